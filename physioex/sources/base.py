@@ -1,0 +1,42 @@
+"""The one small interface every raw-data source shares.
+
+A source knows (1) where its files live by default (a mirror URL or folder holding
+``SHA256SUMS.txt`` and the original tree), (2) which recordings make up a subset and
+which files and checksums belong to each, and (3) which reader turns a recording into
+signals and labels later (``Recording.format``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One night of one subject, as files relative to the mirror root."""
+
+    id: str
+    """Stable recording id, e.g. ``SC4001E0`` or a Dreem UUID."""
+    subject: str
+    """Subject id as text (``"0"``..``"82"`` for Sleep-EDF SC); folds split on it."""
+    night: int
+    """1-based night number within the subject."""
+    files: dict[str, str] = field(hash=False)
+    """Role -> relative POSIX path: ``{"psg", "hypnogram"}`` for EDF, ``{"h5"}`` for Dreem."""
+    format: str = "sleepedf"
+    """Reader to use later: ``"sleepedf"`` (EDF PSG + EDF+ hypnogram) or ``"dreem"`` (HDF5)."""
+
+
+class Source(ABC):
+    """A dataset that ``physioex download`` can fetch and ``physioex preprocess`` can read."""
+
+    name: str
+    default_mirror: str
+    """URL (``https://``, ``file://``) or local folder holding the original tree."""
+    checksum_file: str = "SHA256SUMS.txt"
+    """Listing at the mirror root: one ``<sha256> <relative path>`` per line."""
+
+    @abstractmethod
+    def recordings(self, listing: dict[str, str], subjects: list[int] | None = None) -> list[Recording]:
+        """Recordings of this subset found in ``listing`` (relative path -> sha256)."""
