@@ -23,3 +23,26 @@ def demo_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from physioex.synth import generate_mirror
 
     return generate_mirror(tmp_path_factory.mktemp("demo") / "mirror", subjects=4, nights=2, seed=0, hours=3.0)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    """A real S3 HTTP API (moto's server mode) on loopback with a bucket ``physioex``; yields its URL."""
+    import os
+
+    boto3 = pytest.importorskip("boto3")
+    moto_server = pytest.importorskip("moto.server")
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(key, value)
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    boto3.client("s3", endpoint_url=url).create_bucket(Bucket="physioex")
+    yield url
+    server.stop()
