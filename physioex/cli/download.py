@@ -1,0 +1,111 @@
+"""``physioex download``: the command-line face of :func:`physioex.download.run.download`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DATASET_HELP = (
+    "Dataset to fetch: demo (synthetic nights, offline, Sleep-EDF layout), demo-dreem (same, Dreem layout), "
+    "sleepedf-20 (Sleep-EDF SC subjects 0-19, 39 nights), sleepedf-78 (all 153 SC nights), "
+    "sleepedf-st (Sleep-EDF telemetry, 44 nights), dodh or dodo (Dreem DOD-H / DOD-O; need --mirror)."
+)
+
+
+def parse_ids(text: str | None, what: str = "subjects") -> list[int] | None:
+    """``"0,1,5-7"`` -> ``[0, 1, 5, 6, 7]``; ``None`` or empty means all. Brackets and spaces are ignored."""
+    if text is None:
+        return None
+    cleaned = re.sub(r"[\[\]\s]", "", str(text))
+    if not cleaned:
+        return None
+    ids: set[int] = set()
+    for part in cleaned.split(","):
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if m is None:
+            raise typer.BadParameter(f"{part!r} is not a number or a range like 0-19", param_hint=f"--{what}")
+        low, high = int(m.group(1)), int(m.group(2) or m.group(1))
+        if high < low:
+            raise typer.BadParameter(f"empty range {part!r}", param_hint=f"--{what}")
+        ids.update(range(low, high + 1))
+    return sorted(ids)
+
+
+def download(
+    dataset: Annotated[str, typer.Argument(help=DATASET_HELP, show_default=False, metavar="DATASET")],
+    subjects: Annotated[
+        str | None,
+        typer.Option(
+            help="Subjects to fetch, e.g. 0,1,5-7 (Sleep-EDF subject ids; for Dreem, 0-based record "
+            "indices in UUID order). Default: every subject of the dataset."
+        ),
+    ] = None,
+    nights: Annotated[str | None, typer.Option(help="Nights to fetch, e.g. 1 or 1,2. Default: all.")] = None,
+    mirror: Annotated[
+        str | None,
+        typer.Option(
+            help="Where to fetch from: an http(s):// or file:// URL or a local folder holding SHA256SUMS.txt "
+            "and the original tree (for Sleep-EDF: sleep-cassette/..., sleep-telemetry/...). "
+            "Default: PhysioNet for Sleep-EDF ($PHYSIOEX_SLEEPEDF_MIRROR overrides it), "
+            "$PHYSIOEX_DODH_MIRROR / $PHYSIOEX_DODO_MIRROR for Dreem, a freshly generated local folder "
+            "for the demo."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Target folder; default data/raw/DATASET (under $PHYSIOEX_DATA if set)."),
+    ] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Files downloaded at the same time.")] = 4,
+    retries: Annotated[
+        int, typer.Option(min=0, help="Retries per request on HTTP 429/5xx and connection errors.")
+    ] = 5,
+    demo_subjects: Annotated[int, typer.Option(min=1, max=100, help="Demo only: subjects to generate.")] = 10,
+    demo_nights: Annotated[int, typer.Option(min=1, max=9, help="Demo only: nights per subject.")] = 2,
+    seed: Annotated[int, typer.Option(help="Demo only: generator seed (same seed, same bytes).")] = 0,
+    hours: Annotated[
+        float, typer.Option(min=2.5, max=24.0, help="Demo only: length of each synthetic night (h).")
+    ] = 9.0,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar in bytes.")] = True,
+) -> None:
+    """Download raw recordings of DATASET and check every file against the mirror's SHA256SUMS.txt.
+
+    Interrupted files are resumed, files already present and verified are skipped.
+
+    The target folder's SHA256SUMS.txt then lists exactly the verified files (what preprocess reads).
+
+    Exits with status 1 if any file failed, after all the other files finished.
+    """
+    from physioex.download.run import DownloadError
+    from physioex.download.run import download as run_download
+    from physioex.sources import DATASETS
+
+    if dataset not in DATASETS:
+        raise typer.BadParameter(f"unknown dataset {dataset!r}; choose one of: {', '.join(DATASETS)}")
+    try:
+        report = run_download(
+            dataset,
+            subjects=parse_ids(subjects, "subjects"),
+            nights=parse_ids(nights, "nights"),
+            mirror=mirror,
+            out=out,
+            jobs=jobs,
+            retries=retries,
+            progress=progress,
+            demo_subjects=demo_subjects,
+            demo_nights=demo_nights,
+            demo_seed=seed,
+            demo_hours=hours,
+        )
+    except DownloadError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for problem in report.problems:
+        typer.echo(f"warning: {problem}", err=True)
+    for error in report.errors:
+        typer.echo(f"error: {error}", err=True)
+    typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
