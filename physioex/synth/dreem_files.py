@@ -2,7 +2,7 @@
 
 Layout (design.md section 2): ``hypnogram`` (int per 30-s epoch, -1 unscored, 0 W .. 4 REM),
 ``signals/eeg/<DERIV>`` (12 DOD-H derivations), ``signals/emg/EMG``, ``signals/emg/ECG``,
-``signals/eog/EOG1``, ``signals/eog/EOG2`` as 1-D float32 datasets (uV, LZF-compressed, 1/8-uV steps)
+``signals/eog/EOG1``, ``signals/eog/EOG2`` as 1-D float32 datasets (uV, gzip-compressed, 1/8-uV steps)
 and an ``events/`` group; the root attribute ``description`` is a JSON list of
 ``{path, name, domain, fs, unit, ...}`` per signal. Files are byte-identical for identical inputs
 (no object timestamps, fixed layout).
