@@ -1,0 +1,80 @@
+"""Output folder handling: atomic publication and the Zarr store of per-epoch attributions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from physioex.explain.attribute import RecordingExplanation
+
+ZARR_NAME = "attributions.zarr"
+CHUNK_EPOCHS = 64
+"""Epochs per chunk: few files (DVC hashes each one) while a single epoch still reads quickly."""
+
+
+@contextmanager
+def atomic_dir(out: Path) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside ``out``; on success it replaces ``out`` in one rename.
+
+    On any error the temporary folder is deleted and an existing ``out`` is left untouched, so a
+    folder named ``out`` is always a complete run.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+            os.rename(out, old)
+        os.rename(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def open_output_store(root: Path, attrs: dict[str, Any]) -> Any:
+    """Create the output Zarr group ``root/attributions.zarr`` with run-level ``attrs``."""
+    import zarr
+
+    return zarr.open_group(str(root / ZARR_NAME), mode="w", attributes=attrs)
+
+
+def write_recording(
+    group: Any, rec: str, res: RecordingExplanation, labels: np.ndarray, attrs: dict[str, Any]
+) -> None:
+    """Write one recording's arrays under ``recordings/<rec>`` (Blosc-zstd, 64-epoch chunks)."""
+    from zarr.codecs import BloscCodec
+
+    comp = BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")
+    g = group.require_group("recordings").create_group(rec, attributes=attrs)
+    n = labels.shape[0]
+    arrays: dict[str, tuple[np.ndarray | None, tuple[str, ...]]] = {
+        "attributions": (res.attributions, ("epoch", "channel", "sample")),
+        "labels": (labels.astype(np.int8), ("epoch",)),
+        "predictions": (res.predictions, ("epoch",)),
+        "targets": (res.targets, ("epoch",)),
+        "probabilities": (res.probabilities, ("epoch", "stage")),
+        "delta": (res.delta, ("epoch",)),
+        "score": (res.score, ("epoch",)),
+        "own_baseline_score": (res.own_baseline_score, ("epoch",)),
+        "window_baseline_score": (res.window_baseline_score, ("epoch",)),
+        "band_drop": (res.band_drop, ("epoch", "band")),
+        "band_shapley": (res.shapley, ("epoch", "band")),
+    }
+    for name, (data, dims) in arrays.items():
+        if data is None:
+            continue
+        chunks = (min(CHUNK_EPOCHS, max(n, 1)), *data.shape[1:]) if name == "attributions" else data.shape
+        g.create_array(name=name, data=data, chunks=chunks, compressors=comp, dimension_names=dims)

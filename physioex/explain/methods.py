@@ -1,0 +1,139 @@
+"""Captum attribution methods and baselines, chosen by name.
+
+Every method explains a per-epoch score function ``f(x) -> (N, 5)`` of epochs ``x (N, channels,
+samples)`` (see :class:`physioex.explain.attribute.OwnEpochModel`) for one target stage per epoch and
+returns attributions of the same shape as ``x``, in the units of the explained score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from physioex.explain.bands import BAND_NAMES, remove_bands
+
+METHODS: dict[str, str] = {
+    "integrated-gradients": "path integral of gradients from the baseline to the signal; complete "
+    "(attributions add up to the score change); the reference method",
+    "deeplift": "fast one-pass approximation of Integrated Gradients via reference differences",
+    "gradient-shap": "Integrated Gradients averaged over random baselines and noise (SHAP expectation)",
+    "saliency": "absolute gradient: where a tiny change of the signal would change the score most",
+    "occlusion": "score drop when a short time window of one channel is replaced by the baseline",
+}
+BASELINES: dict[str, str] = {
+    "zeros": "a flat 0 uV signal",
+    "mean": "a flat line at each channel's mean over the recording",
+    "band-removed": "the same signal with the chosen frequency bands removed",
+}
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """Tuning of the attribution methods (defaults favour speed on a CPU over tiny IG deltas)."""
+
+    n_steps: int = 32
+    """Integrated Gradients path steps (Gauss-Legendre)."""
+    internal_batch_size: int | None = 256
+    """Max rows per forward/backward inside Captum (bounds memory)."""
+    occlusion_window_s: float = 0.5
+    """Occlusion window length in seconds (one channel at a time)."""
+    shap_samples: int = 8
+    """GradientShap random baselines per epoch."""
+    shap_stdev: float = 0.1
+    """GradientShap noise added to the input (normalised units)."""
+    perturbations_per_eval: int = 8
+    """Occlusion windows evaluated per forward pass."""
+
+
+def make_baseline(
+    kind: str,
+    signals_uv: torch.Tensor,
+    sampling_rate: float,
+    bands: tuple[str, ...] = BAND_NAMES,
+) -> Tensor:
+    """Baseline ``(epochs, channels, samples)`` in uV for a whole recording ``signals_uv``.
+
+    ``zeros`` is a flat 0 uV line, ``mean`` a flat line at each channel's mean over the recording,
+    ``band-removed`` the recording with ``bands`` removed from every epoch's spectrum.
+    """
+    if kind == "zeros":
+        return torch.zeros_like(signals_uv)
+    if kind == "mean":
+        return signals_uv.mean(dim=(0, 2), keepdim=True).expand_as(signals_uv).clone()
+    if kind == "band-removed":
+        return remove_bands(signals_uv, sampling_rate, bands)
+    raise ValueError(f"unknown baseline {kind!r}; choose from {', '.join(BASELINES)}")
+
+
+def attribute(
+    method: str,
+    module: nn.Module,
+    x: Tensor,
+    baselines: Tensor,
+    target: Tensor,
+    forward_args: tuple[Tensor, ...],
+    sampling_rate: float,
+    config: MethodConfig = MethodConfig(),
+) -> tuple[Tensor, Tensor | None]:
+    """Attributions ``(N, C, S)`` of ``module(x, *forward_args)[n, target[n]]`` and the convergence delta.
+
+    The delta ``(N,)`` (sum of attributions minus the score change from baseline to input) is
+    returned for the methods that define one (integrated-gradients, deeplift, gradient-shap),
+    else ``None``.
+    """
+    from captum.attr import DeepLift, GradientShap, IntegratedGradients, Occlusion, Saliency
+
+    if method == "integrated-gradients":
+        attr, delta = IntegratedGradients(module).attribute(
+            x,
+            baselines=baselines,
+            target=target,
+            additional_forward_args=forward_args,
+            n_steps=config.n_steps,
+            internal_batch_size=config.internal_batch_size,
+            return_convergence_delta=True,
+        )
+        return attr, delta
+    if method == "deeplift":
+        attr, delta = DeepLift(module).attribute(
+            x,
+            baselines=baselines,
+            target=target,
+            additional_forward_args=forward_args,
+            return_convergence_delta=True,
+        )
+        return attr, delta
+    if method == "gradient-shap":
+        torch.manual_seed(0)
+        attr, delta = GradientShap(module).attribute(
+            x,
+            baselines=baselines,
+            target=target,
+            additional_forward_args=forward_args,
+            n_samples=config.shap_samples,
+            stdevs=config.shap_stdev,
+            return_convergence_delta=True,
+        )
+        # Captum returns one delta per (input, sample); report the mean per epoch.
+        return attr, delta.view(x.shape[0], -1).mean(dim=1)
+    if method == "saliency":
+        return Saliency(module).attribute(
+            x, target=target, additional_forward_args=forward_args, abs=True
+        ), None
+    if method == "occlusion":
+        width = max(1, round(config.occlusion_window_s * sampling_rate))
+        attr = Occlusion(module).attribute(
+            x,
+            sliding_window_shapes=(1, width),
+            strides=(1, width),
+            baselines=baselines,
+            target=target,
+            additional_forward_args=forward_args,
+            perturbations_per_eval=config.perturbations_per_eval,
+        )
+        # Captum gives every sample of a window the window's full score drop; spread it evenly so
+        # that, as for the gradient methods, the attributions of a window add up to its effect.
+        return attr / width, None
+    raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
