@@ -1,0 +1,174 @@
+"""The Zarr epoch store on the real SC4001 night: counts, values vs MNE, plain-zarr access, corruption."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from physioex.preprocess.params import PreprocessParams
+from physioex.preprocess.run import preprocess_recordings
+from physioex.sources.base import Recording
+from physioex.store import open_store
+from physioex.store.reader import StoreError
+
+SC4001 = Recording(
+    id="SC4001E0",
+    subject="0",
+    night=1,
+    files={"psg": "sleep-cassette/SC4001E0-PSG.edf", "hypnogram": "sleep-cassette/SC4001EC-Hypnogram.edf"},
+)
+THREE = ("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal")
+
+
+@pytest.fixture(scope="module")
+def sc4001_store(sleepedf_mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("store") / "sc.zarr"
+    report = preprocess_recordings(
+        [SC4001],
+        sleepedf_mirror,
+        out,
+        dataset="sleepedf-20",
+        params=PreprocessParams(channels=THREE),
+        progress=False,
+    )
+    assert report.ok and report.written == ["SC4001E0"]
+    return out
+
+
+def test_default_crop_gives_published_counts(sleepedf_mirror: Path, tmp_path: Path) -> None:
+    report = preprocess_recordings(
+        [SC4001], sleepedf_mirror, tmp_path / "s.zarr", dataset="x", progress=False
+    )
+    assert report.ok
+    store = open_store(tmp_path / "s.zarr")
+    assert store.channels == ["EEG Fpz-Cz"]  # Sleep-EDF default
+    info = store.recording_info("SC4001E0")
+    assert info["n_epochs"] == 841 == store.n_epochs("SC4001E0")
+    assert info["crop_s"] == [28830.0, 54060.0]
+    labels = store.labels("SC4001E0")
+    assert labels.dtype == np.int8 and labels.shape == (841,)
+    assert np.bincount(labels, minlength=5).tolist() == [188, 58, 250, 220, 125]
+    assert info["label_counts"]["unscored"] == 0
+    assert info["start_time"] == "1989-04-25T00:13:30"  # 16:13:00 + 28830 s
+
+
+def test_whole_night_keeps_unscored_epochs(sleepedf_mirror: Path, tmp_path: Path) -> None:
+    params = PreprocessParams(crop="none")
+    preprocess_recordings(
+        [SC4001], sleepedf_mirror, tmp_path / "s.zarr", dataset="x", params=params, progress=False
+    )
+    labels = open_store(tmp_path / "s.zarr").labels("SC4001E0")
+    # 79500 s of signal; the final 230 '?' epochs start at 79500 s, past the PSG end, and are truncated
+    assert labels.shape == (2650,)
+    counts = dict(zip(*np.unique(labels, return_counts=True), strict=True))
+    assert counts == {0: 1997, 1: 58, 2: 250, 3: 220, 4: 125}
+
+
+def test_signals_equal_mne_in_uV(sleepedf_mirror: Path, sc4001_store: Path) -> None:
+    import mne
+
+    store = open_store(sc4001_store)
+    assert store.channels == list(THREE)
+    x = store.signals("SC4001E0")
+    assert x.dtype == np.float32 and x.shape == (841, 3, 3000)
+    raw = mne.io.read_raw_edf(sleepedf_mirror / SC4001.files["psg"], include=list(THREE), verbose="error")
+    ref = raw.get_data(picks=list(THREE), start=2883000, stop=5406000) * 1e6  # V -> uV
+    ref = ref.reshape(3, 841, 3000).transpose(1, 0, 2)
+    np.testing.assert_allclose(x, ref, rtol=0, atol=1e-4)
+    # epoch ranges are plain slices of the same data
+    np.testing.assert_array_equal(store.signals("SC4001E0", 100, 121), x[100:121])
+    np.testing.assert_array_equal(store.signals("SC4001E0", 830), x[830:])
+
+
+@pytest.mark.filterwarnings("ignore:Numcodecs codecs are not in the Zarr version 3 specification")
+def test_lossless_int16_codes_and_size(sleepedf_mirror: Path, sc4001_store: Path) -> None:
+    import pyedflib
+    import zarr
+
+    arr = zarr.open_array(sc4001_store / "recordings/SC4001E0/signals/EOG_horizontal", mode="r")
+    gain, offset = arr.attrs["gain"], arr.attrs["offset"]
+    with pyedflib.EdfReader(str(sleepedf_mirror / SC4001.files["psg"])) as f:
+        codes = f.readSignal(2, digital=True)[2883000:5406000].reshape(841, 3000)
+    stored_codes = np.round((arr[:].astype(np.float64) - offset) / gain)
+    np.testing.assert_array_equal(stored_codes, codes)
+    assert arr.nbytes_stored() < arr.nbytes / 2  # int16 + zstd beats float32 by more than 2x
+
+
+@pytest.mark.filterwarnings("ignore:Numcodecs codecs are not in the Zarr version 3 specification")
+def test_plain_zarr_reads_uV_without_physioex(sc4001_store: Path) -> None:
+    import zarr
+
+    root = zarr.open_group(str(sc4001_store), mode="r")
+    assert root.attrs["format_version"] == 1 and root.attrs["channels"] == list(THREE)
+    eeg = root["recordings/SC4001E0/signals/EEG_Fpz-Cz"]
+    assert eeg.dtype == np.float32 and eeg.shape == (841, 3000) and eeg.attrs["unit"] == "uV"
+    np.testing.assert_array_equal(eeg[5:7], open_store(sc4001_store).signals("SC4001E0", 5, 7)[:, 0])
+    assert 20 < float(np.abs(eeg[:]).max()) <= 192.0  # physical range of Fpz-Cz in the EDF header
+
+
+def test_flipped_byte_in_a_chunk_fails_on_read(sc4001_store: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "bad.zarr"
+    shutil.copytree(sc4001_store, copy)
+    chunk = copy / "recordings/SC4001E0/signals/EEG_Fpz-Cz/c/1/0"
+    data = bytearray(chunk.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    chunk.write_bytes(bytes(data))
+    store = open_store(copy)
+    store.signals("SC4001E0", 0, 10)  # chunk 0 untouched
+    with pytest.raises(Exception, match="(?i)checksum|crc"):
+        store.signals("SC4001E0", 300, 310)
+
+
+def test_reader_api(sc4001_store: Path, tmp_path: Path) -> None:
+    store = open_store(sc4001_store)
+    assert store.recordings == ["SC4001E0"] and store.subjects == ["0"]
+    assert store.sampling_rate == 100.0 and store.samples_per_epoch == 3000
+    assert store.recordings_of(["0"]) == ["SC4001E0"] and store.recordings_of([5]) == []
+    assert store.attrs["preprocessing"]["channels"] == list(THREE)
+    info = store.recording_info("SC4001E0")
+    assert info["subject"] == "0" and info["night"] == 1
+    assert info["files"]["psg"]["sha256"].startswith("c0fd3bd5") or len(info["files"]["psg"]["sha256"]) == 64
+    assert store.folds == []  # one subject: no train/valid/test split possible
+    with pytest.raises(KeyError, match="SC4999"):
+        store.labels("SC4999E0")
+    clone = pickle.loads(pickle.dumps(store))
+    np.testing.assert_array_equal(clone.labels("SC4001E0"), store.labels("SC4001E0"))
+    with pytest.raises(StoreError):
+        open_store(tmp_path / "nothing.zarr")
+
+
+def test_one_hz_channels_refused_unless_allowed(sleepedf_mirror: Path, tmp_path: Path) -> None:
+    chans = ("EEG Fpz-Cz", "EMG submental")
+    params = PreprocessParams(channels=chans)
+    report = preprocess_recordings([SC4001], sleepedf_mirror, tmp_path / "a.zarr", dataset="x", params=params)
+    assert "SC4001E0-PSG.edf: channel 'EMG submental' is sampled at 1 Hz" in report.failed["SC4001E0"]
+    params = PreprocessParams(channels=chans, allow_upsampling=True)
+    report = preprocess_recordings([SC4001], sleepedf_mirror, tmp_path / "b.zarr", dataset="x", params=params)
+    assert report.ok
+    store = open_store(tmp_path / "b.zarr")
+    x = store.signals("SC4001E0")
+    assert x.shape == (841, 2, 3000) and np.isfinite(x).all()
+    import zarr
+
+    emg = zarr.open_array(tmp_path / "b.zarr" / "recordings/SC4001E0/signals/EMG_submental", mode="r")
+    assert emg.attrs["source_sampling_rate"] == 1.0 and emg.attrs["resampled"] is True
+    assert "gain" not in emg.attrs  # interpolated values are stored as float32, not as EDF codes
+
+
+def test_store_reads_over_http(sc4001_store: Path) -> None:
+    """``open_store`` takes fsspec URLs: the same store served by a real loopback HTTP server."""
+    from http_server import LoopbackServer  # tests/ is on sys.path (pytest prepend import mode)
+
+    with LoopbackServer(sc4001_store.parent) as server:
+        remote = open_store(server.url.rstrip("/") + "/" + sc4001_store.name)
+        local = open_store(sc4001_store)
+        assert remote.recordings == local.recordings and remote.channels == local.channels
+        np.testing.assert_array_equal(
+            remote.signals("SC4001E0", 400, 421), local.signals("SC4001E0", 400, 421)
+        )
+        np.testing.assert_array_equal(remote.labels("SC4001E0"), local.labels("SC4001E0"))
