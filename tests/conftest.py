@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,15 @@ def demo_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small deterministic demo mirror: 4 subjects x 2 nights, Sleep-EDF and Dreem layouts."""
     from physioex.synth import generate_mirror
 
-    return generate_mirror(tmp_path_factory.mktemp("demo") / "mirror", subjects=4, nights=2, seed=0, hours=3.0)
+    return generate_mirror(
+        tmp_path_factory.mktemp("demo") / "mirror", subjects=4, nights=2, seed=0, hours=3.0
+    )
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint() -> str:
+def s3_endpoint() -> Iterator[str]:
     """A real S3 HTTP API (moto's server mode) on loopback with a bucket ``physioex``; yields its URL."""
+    import logging
     import os
 
     boto3 = pytest.importorskip("boto3")
@@ -39,6 +43,7 @@ def s3_endpoint() -> str:
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         os.environ.setdefault(key, value)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
