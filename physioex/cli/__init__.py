@@ -7,6 +7,9 @@ heavy implementation (torch, lightning, mne, zarr) inside the command body, so t
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -22,10 +25,43 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    preset: Annotated[
+        Path | None,
+        typer.Option(
+            help=(
+                "YAML file of option defaults, one section per command (for example "
+                "pipelines/sleepedf-20.yaml). Options given on the command line win."
+            ),
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Explainable deep-learning sleep staging."""
+    if preset is not None:
+        from physioex.presets import load_preset
+
+        ctx.default_map = load_preset(preset)
+
+
 def _register() -> None:
     from physioex.cli import download
 
     app.command("download")(download.download)
+    from physioex.cli import preprocess
+
+    app.command("preprocess")(preprocess.preprocess)
+    from physioex.cli import explain
+
+    app.command("explain")(explain.explain)
+    from physioex.cli import predict, test, train
+
+    app.command("train")(train.train)
+    app.command("test")(test.test)
+    app.command("predict")(predict.predict)
 
 
 _register()

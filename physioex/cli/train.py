@@ -1,0 +1,114 @@
+"""``physioex train``: the command-line face of :func:`physioex.train.fit.train`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
+def train(
+    store: Annotated[
+        str, typer.Option(help="Zarr epoch store written by `physioex preprocess` (path or URL).")
+    ],
+    model: Annotated[
+        str | None,
+        typer.Option(help="tinysleepnet or chambon2018. Default: params.yaml train.model, else chambon2018."),
+    ] = None,
+    fold: Annotated[str, typer.Option(help="Cross-validation fold to train (0, 1, ...) or 'all'.")] = "0",
+    out: Annotated[Path, typer.Option(help="Output folder: fold-<k>/best.ckpt, last.ckpt, dvclive/.")] = Path(
+        "models"
+    ),
+    params: Annotated[
+        Path | None, typer.Option(help="YAML file whose `train:` section sets hyper-parameters.")
+    ] = Path("params.yaml"),
+    resume: Annotated[
+        bool, typer.Option(help="Continue from <out>/fold-<k>/last.ckpt if it exists.")
+    ] = False,
+    channels: Annotated[
+        str | None,
+        typer.Option(help="Store channels to use, comma-separated, e.g. 'EEG Fpz-Cz'. Default: all."),
+    ] = None,
+    seq_len: Annotated[int | None, typer.Option(min=1, help="Epochs per sequence (L).")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Sequences per training batch.")] = None,
+    max_epochs: Annotated[
+        int | None, typer.Option(min=1, help="Maximum passes over the training data.")
+    ] = None,
+    patience: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many passes without validation macro-F1 gain.")
+    ] = None,
+    lr: Annotated[float | None, typer.Option(help="Adam learning rate.")] = None,
+    normalisation: Annotated[
+        str | None,
+        typer.Option(help="global (train-subject mean/std per channel), recording (per night) or none."),
+    ] = None,
+    augment: Annotated[
+        bool | None, typer.Option("--augment/--no-augment", help="Signal shift and random sequence start.")
+    ] = None,
+    num_workers: Annotated[int | None, typer.Option(min=0, help="Data-loading worker processes.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (same seed, same run).")] = None,
+    accelerator: Annotated[str, typer.Option(help="Lightning accelerator: cpu, gpu, mps, auto.")] = "cpu",
+    devices: Annotated[str, typer.Option(help="Lightning devices: 1, 4, 'auto', '0,1'.")] = "1",
+    num_nodes: Annotated[int, typer.Option(min=1, help="Machines for multi-node DDP.")] = 1,
+    strategy: Annotated[
+        str, typer.Option(help="Lightning strategy: auto, ddp, ddp_spawn, fsdp ...")
+    ] = "auto",
+    precision: Annotated[
+        str, typer.Option(help="Lightning precision: 32-true, 16-mixed, bf16-mixed.")
+    ] = "32-true",
+    progress: Annotated[bool, typer.Option(help="Show Lightning's progress bar.")] = True,
+) -> None:
+    """Train a sleep-staging model on one fold (or all folds) of an epoch store.
+
+    Sequences of L consecutive 30-s epochs from one night are fed to the model; normalisation
+    statistics come from the fold's training subjects only. The checkpoint with the best
+    validation macro F1 is kept as fold-<k>/best.ckpt. Hyper-parameters come from params.yaml
+    (section `train:`), command-line options win.
+
+    Multi-GPU / multi-node: the last five options go straight to PyTorch Lightning, e.g.
+    `--accelerator gpu --devices 4 --num-nodes 2 --strategy ddp` (launch one process per node
+    with torchrun or SLURM's srun, as Lightning documents).
+    """
+    from physioex.store.reader import StoreError as ReaderError
+    from physioex.train.fit import train as run_train
+
+    dev: str | int = int(devices) if devices.isdigit() else devices
+    try:
+        summaries = run_train(
+            store,
+            model=model,
+            fold=fold,
+            out=out,
+            params=params,
+            resume=resume,
+            accelerator=accelerator,
+            devices=dev,
+            num_nodes=num_nodes,
+            strategy=strategy,
+            precision=precision,
+            progress=progress,
+            channels=_split(channels),
+            seq_len=seq_len,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            lr=lr,
+            normalisation=normalisation,
+            augment=augment,
+            num_workers=num_workers,
+            seed=seed,
+        )
+    except (ValueError, FileNotFoundError, ReaderError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for s in summaries:
+        f1 = "n/a" if s["best_val_f1"] is None else f"{s['best_val_f1']:.3f}"
+        typer.echo(
+            f"fold {s['fold']}: best validation macro F1 {f1} after {s['passes']} passes "
+            f"-> {s['best_checkpoint']}"
+        )

@@ -1,0 +1,75 @@
+"""TinySleepNet (Supratak and Guo, EMBC 2020; reference code akaraspt/tinysleepnet).
+
+A. Supratak and Y. Guo, "TinySleepNet: An Efficient Deep Learning Model for Sleep Stage
+Scoring based on Raw Single-Channel EEG", EMBC 2020, pp. 641-644.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from physioex.models.sequence import SamePad1d, SequenceToSequence
+
+
+def _conv_block(in_channels: int, out_channels: int, kernel_size: int, stride: int) -> list[nn.Module]:
+    """TF-"same" padded conv without bias, batch norm (eps 1e-3 as in the reference code), ReLU."""
+    return [
+        SamePad1d(kernel_size, stride),
+        nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride, bias=False),
+        nn.BatchNorm1d(out_channels, eps=1e-3),
+        nn.ReLU(inplace=True),
+    ]
+
+
+def _max_pool(size: int) -> list[nn.Module]:
+    """TF-"same" padded max-pool with stride equal to its size."""
+    return [SamePad1d(size, size, value=-math.inf), nn.MaxPool1d(size, size)]
+
+
+class TinySleepNet(SequenceToSequence):
+    """TinySleepNet: a small CNN epoch encoder followed by one LSTM layer.
+
+    Epoch encoder at ``Fs`` Hz: conv ``n_filters`` kernel Fs/2 stride Fs/16 (50 and 6 at
+    100 Hz, as in the reference code), BN, ReLU, max-pool 8, dropout 0.5, three convs of
+    kernel 8, max-pool 4, flatten (2048 features for a 3000-sample epoch), dropout 0.5.
+    Sequence encoder: LSTM of ``n_rnn_units`` (128), dropout 0.5, linear to ``n_classes``.
+    All padding is TensorFlow "same"; convs have no bias. About 1.5 M parameters.
+
+    The paper uses one EEG channel. With ``n_channels`` C > 1 the channels are the input
+    planes of the first convolution (its kernel becomes ``(128, C, 50)``); everything after
+    it is unchanged.
+    """
+
+    def __init__(
+        self,
+        n_channels: int = 1,
+        sampling_rate: float = 100.0,
+        n_classes: int = 5,
+        samples_per_epoch: int | None = None,
+        n_filters: int = 128,
+        first_pool_size: int = 8,
+        second_pool_size: int = 4,
+        small_kernel_size: int = 8,
+        n_rnn_units: int = 128,
+        n_rnn_layers: int = 1,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        fs = int(round(sampling_rate))
+        samples = samples_per_epoch if samples_per_epoch is not None else int(round(30.0 * sampling_rate))
+        layers: list[nn.Module] = [
+            *_conv_block(n_channels, n_filters, fs // 2, fs // 16),
+            *_max_pool(first_pool_size),
+            nn.Dropout(dropout),
+        ]
+        for _ in range(3):
+            layers += _conv_block(n_filters, n_filters, small_kernel_size, 1)
+        layers += [*_max_pool(second_pool_size), nn.Flatten(), nn.Dropout(dropout)]
+        self.epoch_encoder = nn.Sequential(*layers)
+        with torch.no_grad():
+            n_features = self.epoch_encoder(torch.zeros(1, n_channels, samples)).shape[1]
+        self.n_features = n_features
+        self._build_sequence_encoder(n_features, n_classes, n_rnn_units, n_rnn_layers, dropout=dropout)

@@ -1,0 +1,214 @@
+"""``physioex train``: fit a model on one fold (or every fold) of a Zarr epoch store with Lightning.
+
+Writes ``<out>/fold-<k>/best.ckpt`` (best validation macro F1), ``last.ckpt`` (for ``--resume``),
+DVCLive curves under ``<out>/fold-<k>/dvclive/`` and a summary ``<out>/fold-<k>/train.json``
+(each fold's outputs stay inside its own folder, so folds can be separate DVC stages).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from physioex.train.checkpoint import CHECKPOINT_FORMAT
+from physioex.train.config import TrainConfig, make_config, read_params
+
+
+def parse_folds(fold: str | int, n_folds: int) -> list[int]:
+    """``"all"`` -> every fold; ``"3"`` or 3 -> [3]; clear error when out of range."""
+    if isinstance(fold, str) and fold.strip().lower() == "all":
+        if n_folds == 0:
+            raise ValueError("the store has no folds")
+        return list(range(n_folds))
+    try:
+        k = int(fold)
+    except ValueError:
+        raise ValueError(f"--fold must be a fold number or 'all', got {fold!r}") from None
+    if not 0 <= k < n_folds:
+        raise ValueError(f"fold {k} does not exist; the store has {n_folds} folds (0..{n_folds - 1})")
+    return [k]
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def train_fold(
+    location: str,
+    fold: int,
+    cfg: TrainConfig,
+    out: Path,
+    *,
+    resume: bool = False,
+    trainer_kwargs: dict[str, Any] | None = None,
+    storage_options: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train fold ``fold``; returns a summary (best checkpoint path, best validation macro F1, passes)."""
+    import pytorch_lightning as pl
+    from dvclive.lightning import DVCLiveLogger
+    from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+
+    from physioex.train.datamodule import SleepDataModule
+    from physioex.train.module import SleepStager
+
+    fold_dir = Path(out) / f"fold-{fold}"
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    dm = SleepDataModule(
+        location,
+        fold,
+        channels=cfg.channels,
+        seq_len=cfg.seq_len,
+        batch_size=cfg.batch_size,
+        eval_batch_size=cfg.eval_batch_size,
+        normalisation=cfg.normalisation,
+        augment=cfg.augment,
+        max_shift_fraction=cfg.max_shift_fraction,
+        max_skip=cfg.max_skip,
+        num_workers=cfg.num_workers,
+        cache_recordings=cfg.cache_recordings,
+        seed=cfg.seed,
+        storage_options=storage_options,
+    )
+    dm.setup("fit")
+    assert dm.normaliser is not None
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "model": cfg.model,
+        "model_kwargs": dict(cfg.model_kwargs),
+        "channels": list(dm.channels),
+        "sampling_rate": float(dm.sampling_rate),
+        "samples_per_epoch": int(dm.samples_per_epoch),
+        "seq_len": int(cfg.seq_len),
+        "normalisation": dm.normaliser.to_meta(),
+        "fold": int(fold),
+        "dataset": dm.dataset_name,
+        "store": location,
+        "config": cfg.to_dict(),
+    }
+    module = SleepStager(
+        model=cfg.model,
+        n_channels=len(dm.channels),
+        sampling_rate=dm.sampling_rate,
+        model_kwargs=dict(cfg.model_kwargs),
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        l2_conv=cfg.l2_conv,
+        class_weights=cfg.class_weights,
+        seed=cfg.seed,
+        meta=meta,
+    )
+    last = fold_dir / "last.ckpt"
+    ckpt_path = str(last) if resume and last.is_file() else None
+    checkpoint = ModelCheckpoint(
+        dirpath=fold_dir,
+        filename="best",
+        monitor="val_f1",
+        mode="max",
+        save_top_k=1,
+        save_last=True,
+        enable_version_counter=False,
+    )
+    logger = DVCLiveLogger(
+        dir=str(fold_dir / "dvclive"), save_dvc_exp=False, dvcyaml=False, resume=ckpt_path is not None
+    )
+    kwargs: dict[str, Any] = {"accelerator": "cpu", "devices": 1, "deterministic": "warn"}
+    kwargs.update(trainer_kwargs or {})
+    trainer = pl.Trainer(
+        max_epochs=cfg.max_epochs,
+        gradient_clip_val=cfg.grad_clip or None,
+        callbacks=[checkpoint, EarlyStopping(monitor="val_f1", mode="max", patience=cfg.patience)],
+        logger=logger,
+        default_root_dir=str(fold_dir),
+        limit_train_batches=cfg.limit_train_batches,
+        num_sanity_val_steps=0,
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+        # Our training sampler shards itself across DDP ranks (keeping each rank's recording cache
+        # small); every rank scores the whole validation set, so metrics stay exact.
+        use_distributed_sampler=False,
+        **kwargs,
+    )
+    t0 = time.perf_counter()
+    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+    best_score = checkpoint.best_model_score
+    summary = {
+        "fold": fold,
+        "best_checkpoint": str(fold_dir / "best.ckpt"),
+        "last_checkpoint": str(last),
+        "best_val_f1": float(best_score) if best_score is not None else None,
+        "passes": int(trainer.current_epoch),
+        "seconds": round(time.perf_counter() - t0, 2),
+        "train_recordings": len(dm.splits["train"]),
+        "valid_recordings": len(dm.splits["valid"]),
+        "model": cfg.model,
+        "config": cfg.to_dict(),
+    }
+    if trainer.is_global_zero:  # under DDP every rank returns the summary, one writes it
+        _write_json_atomic(fold_dir / "train.json", summary)
+    return summary
+
+
+def train(
+    store: str | Path,
+    *,
+    model: str | None = None,
+    fold: str | int = 0,
+    out: Path = Path("models"),
+    params: Path | None = Path("params.yaml"),
+    resume: bool = False,
+    accelerator: str = "cpu",
+    devices: str | int = 1,
+    num_nodes: int = 1,
+    strategy: str = "auto",
+    precision: str = "32-true",
+    storage_options: dict[str, Any] | None = None,
+    progress: bool = True,
+    **overrides: Any,
+) -> list[dict[str, Any]]:
+    """Train ``model`` on ``fold`` (a number or ``"all"``) of ``store``; returns one summary per fold.
+
+    Hyper-parameters: ``TrainConfig`` defaults <- ``params`` (params.yaml section ``train:``) <-
+    ``model``/``overrides`` (any ``TrainConfig`` field; None = not given). ``accelerator``,
+    ``devices``, ``num_nodes``, ``strategy`` and ``precision`` go straight to ``pl.Trainer``,
+    so e.g. ``accelerator="gpu", devices=4, num_nodes=2, strategy="ddp"`` trains with DDP.
+    """
+    from physioex.store import open_store
+
+    cfg = make_config(read_params(params), {"model": model, **overrides})
+    location = str(store)
+    st = open_store(location, storage_options)
+    if not st.recordings:
+        raise ValueError(f"store {location} holds no recordings; run `physioex preprocess` first")
+    folds = parse_folds(fold, len(st.folds))
+    trainer_kwargs = {
+        "accelerator": accelerator,
+        "devices": devices,
+        "num_nodes": num_nodes,
+        "strategy": strategy,
+        "precision": precision,
+    }
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summaries = []
+    for k in folds:
+        summaries.append(
+            train_fold(
+                location,
+                k,
+                cfg,
+                out,
+                resume=resume,
+                trainer_kwargs=trainer_kwargs,
+                storage_options=storage_options,
+                progress=progress,
+            )
+        )
+    return summaries

@@ -1,0 +1,106 @@
+"""LightningModule wrapping a sequence-to-sequence model: loss, optimiser, validation macro F1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torchmetrics.classification import MulticlassAccuracy, MulticlassCohenKappa, MulticlassF1Score
+
+from physioex.models import build_model
+from physioex.train.dataset import IGNORE_INDEX
+
+N_CLASSES = 5
+
+
+class SleepStager(pl.LightningModule):
+    """Trains ``build_model(model, ...)`` with cross-entropy over all scored positions.
+
+    Hyper-parameters are primitives only (str/int/float/list/dict), so checkpoints load under
+    ``torch.load(weights_only=True)``; ``meta`` carries what inference needs (channels,
+    sampling rate, L, normalisation statistics, fold, dataset).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        n_channels: int,
+        sampling_rate: float = 100.0,
+        model_kwargs: dict[str, Any] | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        l2_conv: float = 0.0,
+        class_weights: list[float] | None = None,
+        seed: int = 0,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = build_model(
+            model,
+            n_channels=n_channels,
+            sampling_rate=sampling_rate,
+            n_classes=N_CLASSES,
+            **(model_kwargs or {}),
+        )
+        weight = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
+        if weight is not None and weight.numel() != N_CLASSES:
+            raise ValueError(
+                f"class_weights needs {N_CLASSES} values (W, N1, N2, N3, REM), got {weight.numel()}"
+            )
+        self.loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=IGNORE_INDEX)
+        metric_args = {"num_classes": N_CLASSES, "ignore_index": IGNORE_INDEX}
+        self.val_f1 = MulticlassF1Score(average="macro", **metric_args)
+        self.val_acc = MulticlassAccuracy(average="micro", **metric_args)
+        self.val_kappa = MulticlassCohenKappa(**metric_args)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(batch, L, 5)`` of normalised windows ``(batch, L, channels, samples)``."""
+        return self.model(x)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # Reseed per optimiser step so a resumed run draws the same dropout masks as an uninterrupted one.
+        torch.manual_seed(self.hparams.seed * 1_000_003 + self.global_step)
+
+    def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = self.loss_fn(logits.reshape(-1, N_CLASSES), y.reshape(-1))
+        if self.hparams.l2_conv:
+            l2 = sum(w.pow(2).sum() for w in self.model.l2_parameters())
+            loss = loss + self.hparams.l2_conv * 0.5 * l2
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        if (y != IGNORE_INDEX).sum() == 0:  # nothing scored in this batch: skip cleanly
+            return (self(x) * 0.0).sum()
+        loss = self._loss(self(x), y)
+        self.log(
+            "train_loss",
+            loss,
+            on_epoch=True,
+            on_step=False,
+            prog_bar=True,
+            batch_size=x.shape[0],
+            sync_dist=True,
+        )
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        logits = self(x)
+        flat_logits, flat_y = logits.reshape(-1, N_CLASSES), y.reshape(-1)
+        if (flat_y != IGNORE_INDEX).any():
+            loss = self.loss_fn(flat_logits, flat_y)
+            self.log("val_loss", loss, on_step=False, on_epoch=True, batch_size=x.shape[0], sync_dist=True)
+        preds = flat_logits.argmax(-1)
+        self.val_f1.update(preds, flat_y)
+        self.val_acc.update(preds, flat_y)
+        self.val_kappa.update(preds, flat_y)
+        self.log("val_f1", self.val_f1, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("val_acc", self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("val_kappa", self.val_kappa, on_step=False, on_epoch=True)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)

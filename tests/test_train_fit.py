@@ -1,0 +1,217 @@
+"""Training with Lightning on a small learnable store, checkpoints, resume and `physioex test`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from physioex.store import open_store
+from physioex.train.checkpoint import CheckpointError, load_checkpoint
+from physioex.train.evaluate import test as run_test
+from physioex.train.fit import train
+from physioex.train.synthetic import write_synthetic_store
+
+FAST = {"seq_len": 10, "batch_size": 8, "num_workers": 0, "progress": False, "params": None}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_synthetic_store(tmp_path_factory.mktemp("fit") / "s.zarr", subjects=6, epochs=100, seed=1)
+
+
+@pytest.fixture(scope="module")
+def trained(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("models")
+    train(store, model="chambon2018", fold=0, out=out, max_epochs=4, lr=3e-3, **FAST)
+    return out
+
+
+def test_training_learns_well_above_chance(trained: Path, store: Path, tmp_path: Path) -> None:
+    summary = json.loads((trained / "fold-0" / "train.json").read_text())
+    assert summary["best_val_f1"] > 0.3 and summary["model"] == "chambon2018"
+    for name in ("best.ckpt", "last.ckpt"):
+        assert (trained / "fold-0" / name).is_file()
+    assert (trained / "fold-0" / "dvclive" / "metrics.json").is_file()
+    m = run_test(trained, store, fold=0, out=tmp_path / "report", progress=False)
+    st = open_store(store)
+    labels = np.concatenate([st.labels(r) for r in st.recordings_of(st.fold(0).test)])
+    majority = np.bincount(labels[labels >= 0]).max() / (labels >= 0).sum()
+    assert m["accuracy"] > 0.5 and m["accuracy"] > majority + 0.15
+    assert m["kappa"] > 0.35
+    assert m["n_epochs"] == int((labels >= 0).sum())  # every scored test epoch exactly once
+    assert np.array(m["confusion_matrix"]).sum() == m["n_epochs"]
+    assert list(m["f1_per_class"]) == ["W", "N1", "N2", "N3", "REM"]
+    for f in ("metrics.json", "per_recording.csv", "predictions.csv", "confusion_matrix.png"):
+        assert (tmp_path / "report" / f).stat().st_size > 0
+    assert len(list((tmp_path / "report" / "hypnograms").glob("*.png"))) == m["n_recordings"] == 2
+
+
+def test_reload_gives_identical_predictions_and_meta(trained: Path, store: Path) -> None:
+    st = open_store(store)
+    rec = st.recordings_of(st.fold(0).test)[0]
+    x = st.signals(rec)
+    a = load_checkpoint(trained / "fold-0" / "best.ckpt")
+    b = load_checkpoint(trained / "fold-0" / "best.ckpt")
+    assert a.channels == ["EEG Fpz-Cz"] and a.seq_len == 10 and a.meta["fold"] == 0
+    assert a.meta["model"] == "chambon2018" and a.meta["normalisation"]["mode"] == "global"
+    pa, pb = a.predict_proba(x), b.predict_proba(x)
+    assert pa.shape == (x.shape[0], 5)
+    np.testing.assert_array_equal(pa, pb)
+    np.testing.assert_allclose(pa.sum(axis=1), 1.0, rtol=1e-5)
+    assert not a.model.training
+
+
+def test_whole_night_inference_scores_each_epoch_once(trained: Path, store: Path) -> None:
+    """Non-overlapping windows + one end-aligned window: compare with explicit per-window forward passes."""
+    loaded = load_checkpoint(trained / "fold-0" / "best.ckpt")
+    st = open_store(store)
+    rec = st.recordings[0]
+    xn = loaded.normalise(st.signals(rec)[:95])  # 95 = 9 full windows of 10 + 5 epochs
+    logits = loaded.predict_logits(xn, batch_size=4)
+    with torch.no_grad():
+        full = loaded.model(torch.from_numpy(xn[:90]).reshape(9, 10, 1, 3000)).reshape(90, 5).numpy()
+        tail = loaded.model(torch.from_numpy(xn[85:95])[None])[0].numpy()
+    np.testing.assert_allclose(logits[:90], full, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(logits[90:], tail[5:], rtol=1e-4, atol=1e-5)
+    short = loaded.predict_logits(xn[:4])  # shorter than L: padded, still one prediction per epoch
+    assert short.shape == (4, 5) and np.isfinite(short).all()
+
+
+def test_resume_continues_exactly(store: Path, tmp_path: Path) -> None:
+    kw = {**FAST, "model": "chambon2018", "fold": 1, "limit_train_batches": 2}
+    train(store, out=tmp_path / "straight", max_epochs=2, **kw)
+    train(store, out=tmp_path / "resumed", max_epochs=1, **kw)
+    train(store, out=tmp_path / "resumed", max_epochs=2, resume=True, **kw)
+    a = torch.load(tmp_path / "straight" / "fold-1" / "last.ckpt", weights_only=True)
+    b = torch.load(tmp_path / "resumed" / "fold-1" / "last.ckpt", weights_only=True)
+    assert a["epoch"] == b["epoch"] == 1
+    for k, v in a["state_dict"].items():
+        assert torch.equal(v, b["state_dict"][k]), k
+
+
+def test_bad_checkpoints_are_rejected_clearly(tmp_path: Path, trained: Path, store: Path) -> None:
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.ckpt")
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="junk.ckpt is not a readable"):
+        load_checkpoint(junk)
+    other = tmp_path / "other.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {"lr": 1.0}}, other)
+    with pytest.raises(CheckpointError, match="not written by `physioex train`"):
+        load_checkpoint(other)
+    evil = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "payload": Path("/etc/passwd")}, evil)  # arbitrary object: refused
+    with pytest.raises(CheckpointError, match="not a readable"):
+        load_checkpoint(evil)
+    best = trained / "fold-0" / "best.ckpt"
+    with pytest.raises(CheckpointError, match="holds a chambon2018 model, not tinysleepnet"):
+        load_checkpoint(best, expect_model="tinysleepnet")
+    # weights of another channel set do not fit
+    ck = torch.load(best, weights_only=True)
+    ck["hyper_parameters"]["meta"]["channels"] = ["EEG Fpz-Cz", "EEG Pz-Oz"]
+    swapped = tmp_path / "swapped.ckpt"
+    torch.save(ck, swapped)
+    with pytest.raises(
+        CheckpointError, match=r"do not fit a chambon2018 model with channels \['EEG Fpz-Cz', 'EEG Pz-Oz'\]"
+    ):
+        load_checkpoint(swapped)
+    # a store without the model's channel
+    eog = write_synthetic_store(tmp_path / "eog.zarr", subjects=3, epochs=30, channels=("EOG horizontal",))
+    with pytest.raises(CheckpointError, match=r"lacks channel\(s\) \['EEG Fpz-Cz'\]"):
+        run_test(best, eog, out=tmp_path / "r", progress=False)
+    with pytest.raises(CheckpointError, match="trained on fold 0; testing it on fold 2"):
+        run_test(best, store, fold=2, out=tmp_path / "r", progress=False)
+
+
+def test_cli_train_and_test(store: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from physioex.cli import app
+
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "train:\n  model: chambon2018\n  seq_len: 10\n  batch_size: 8\n  limit_train_batches: 2\n"
+    )
+    runner = CliRunner()
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--store",
+            str(store),
+            "--out",
+            str(tmp_path / "m"),
+            "--params",
+            str(params),
+            "--max-epochs",
+            "1",
+            "--num-workers",
+            "0",
+            "--normalisation",
+            "recording",
+            "--no-progress",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "fold 0: best validation macro F1" in r.output
+    meta = load_checkpoint(tmp_path / "m" / "fold-0" / "best.ckpt").meta
+    assert meta["seq_len"] == 10 and meta["config"]["limit_train_batches"] == 2  # from params.yaml
+    assert meta["normalisation"]["mode"] == "recording"  # CLI override
+    r = runner.invoke(
+        app,
+        [
+            "test",
+            "--checkpoint",
+            str(tmp_path / "m"),
+            "--store",
+            str(store),
+            "--out",
+            str(tmp_path / "rep"),
+            "--no-plots",
+            "--no-progress",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "accuracy" in r.output and (tmp_path / "rep" / "metrics.json").is_file()
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--store",
+            str(store),
+            "--fold",
+            "7",
+            "--params",
+            str(params),
+            "--out",
+            str(tmp_path / "m2"),
+        ],
+    )
+    assert r.exit_code == 1 and "fold 7 does not exist" in r.output
+
+
+def test_class_weights_and_conv_l2_options() -> None:
+    from physioex.train.module import SleepStager
+
+    torch.manual_seed(0)
+    x, y = torch.randn(2, 3, 1, 3000), torch.tensor([[0, 1, -100], [2, 1, 4]])
+    plain = SleepStager("tinysleepnet", n_channels=1).eval()
+    weighted = SleepStager("tinysleepnet", n_channels=1, class_weights=[1, 1.5, 1, 1, 1], l2_conv=1e-3).eval()
+    weighted.model.load_state_dict(plain.model.state_dict())
+    with torch.no_grad():
+        logits = plain(x)
+        l_plain, l_weighted = plain._loss(logits, y), weighted._loss(logits, y)
+        l2 = sum(w.pow(2).sum() for w in plain.model.l2_parameters())
+        expected = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, 5), y.reshape(-1), weight=torch.tensor([1, 1.5, 1, 1, 1]), ignore_index=-100
+        )
+    assert len(plain.model.l2_parameters()) == 4  # the four conv kernels only
+    assert torch.isclose(l_weighted, expected + 0.5e-3 * l2)
+    assert not torch.isclose(l_plain, l_weighted)
+    with pytest.raises(ValueError, match="class_weights needs 5 values"):
+        SleepStager("chambon2018", n_channels=1, class_weights=[1.0, 2.0])
