@@ -51,7 +51,9 @@ def test_train_test_explain_from_s3(local_store: Path, s3_endpoint: str, tmp_pat
     )  # fmt: skip
     ckpt = models / "fold-0" / "best.ckpt"
     assert ckpt.is_file()
-    physioex("test", "--checkpoint", str(ckpt), "--store", url, "--out", str(tmp_path / "eval"), "--no-progress")
+    physioex(
+        "test", "--checkpoint", str(ckpt), "--store", url, "--out", str(tmp_path / "eval"), "--no-progress"
+    )
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["n_epochs"] > 0
     physioex(

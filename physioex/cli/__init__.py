@@ -22,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
 )
 
 
@@ -48,20 +49,15 @@ def _root(
 
 
 def _register() -> None:
-    from physioex.cli import download
+    """Add the stage commands in pipeline order."""
+    from physioex.cli import download, explain, predict, preprocess, test, train
 
     app.command("download")(download.download)
-    from physioex.cli import preprocess
-
     app.command("preprocess")(preprocess.preprocess)
-    from physioex.cli import explain
-
-    app.command("explain")(explain.explain)
-    from physioex.cli import predict, test, train
-
     app.command("train")(train.train)
     app.command("test")(test.test)
     app.command("predict")(predict.predict)
+    app.command("explain")(explain.explain)
 
 
 _register()

@@ -46,7 +46,7 @@ def explain(
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Output folder, replaced atomically. Default: data/explain/fold<N>.")
+        Path | None, typer.Option(help="Output folder, replaced atomically. Default: data/explain/foldN.")
     ] = None,
     target: Annotated[
         str,

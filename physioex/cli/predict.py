@@ -14,7 +14,7 @@ def predict(
     ],
     checkpoint: Annotated[Path, typer.Option(help="Trained model (.ckpt from `physioex train`).")],
     out: Annotated[
-        Path | None, typer.Option(help="Hypnogram CSV to write. Default: <PSG name>-hypnogram.csv here.")
+        Path | None, typer.Option(help="Hypnogram CSV to write. Default: PSG-NAME-hypnogram.csv here.")
     ] = None,
     edf_out: Annotated[
         Path | None, typer.Option(help="EDF+ annotation file to write. Default: the CSV path with .edf.")

@@ -11,13 +11,13 @@ import typer
 def test(
     checkpoint: Annotated[
         Path,
-        typer.Option(help="A .ckpt file, or the `physioex train` output folder (uses fold-<k>/best.ckpt)."),
+        typer.Option(help="A .ckpt file, or the `physioex train` output folder (uses fold-K/best.ckpt)."),
     ],
     store: Annotated[str, typer.Option(help="Zarr epoch store holding the test recordings (path or URL).")],
     fold: Annotated[
         str | None,
         typer.Option(
-            help="Fold to test (with a folder: which fold-<k>; 'all' pools every fold). "
+            help="Fold to test (with a folder: which fold-K; 'all' pools every fold). "
             "Default: the checkpoint's own fold, or all folds of a folder."
         ),
     ] = None,

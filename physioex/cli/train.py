@@ -14,22 +14,51 @@ def _split(text: str | None) -> list[str] | None:
 
 def train(
     store: Annotated[
-        str, typer.Option(help="Zarr epoch store written by `physioex preprocess` (path or URL).")
-    ],
+        str | None,
+        typer.Option(
+            help="Zarr epoch store written by `physioex preprocess` (path or fsspec URL such as s3://...). "
+            "Not needed with --experiment/--dataset."
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(help="tinysleepnet or chambon2018. Default: params.yaml train.model, else chambon2018."),
     ] = None,
     fold: Annotated[str, typer.Option(help="Cross-validation fold to train (0, 1, ...) or 'all'.")] = "0",
-    out: Annotated[Path, typer.Option(help="Output folder: fold-<k>/best.ckpt, last.ckpt, dvclive/.")] = Path(
-        "models"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output folder: fold-K/best.ckpt, last.ckpt, dvclive/. Default: models "
+            "(data/models/DATASET/EXPERIMENT with --experiment)."
+        ),
+    ] = None,
     params: Annotated[
         Path | None, typer.Option(help="YAML file whose `train:` section sets hyper-parameters.")
     ] = Path("params.yaml"),
-    resume: Annotated[
-        bool, typer.Option(help="Continue from <out>/fold-<k>/last.ckpt if it exists.")
-    ] = False,
+    experiment: Annotated[
+        str | None,
+        typer.Option(
+            help="Original PhysioEx invocation: the model (chambon2018, tinysleepnet). With --dataset and "
+            "--version, downloads and preprocesses what is missing, then trains.",
+            rich_help_panel="Original PhysioEx invocation",
+        ),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="Original PhysioEx invocation: sleep_physionet (or sleepedf), dreem, or demo.",
+            rich_help_panel="Original PhysioEx invocation",
+        ),
+    ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(
+            help="Original PhysioEx invocation: 2013 (Sleep-EDF-20) or 2018 (Sleep-EDF-78) for "
+            "sleep_physionet; dodo or dodh for dreem; none for demo.",
+            rich_help_panel="Original PhysioEx invocation",
+        ),
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from OUT/fold-K/last.ckpt if it exists.")] = False,
     channels: Annotated[
         str | None,
         typer.Option(help="Store channels to use, comma-separated, e.g. 'EEG Fpz-Cz'. Default: all."),
@@ -67,43 +96,57 @@ def train(
 
     Sequences of L consecutive 30-s epochs from one night are fed to the model; normalisation
     statistics come from the fold's training subjects only. The checkpoint with the best
-    validation macro F1 is kept as fold-<k>/best.ckpt. Hyper-parameters come from params.yaml
+    validation macro F1 is kept as fold-K/best.ckpt. Hyper-parameters come from params.yaml
     (section `train:`), command-line options win.
 
     Multi-GPU / multi-node: the last five options go straight to PyTorch Lightning, e.g.
     `--accelerator gpu --devices 4 --num-nodes 2 --strategy ddp` (launch one process per node
     with torchrun or SLURM's srun, as Lightning documents).
+
+    The original PhysioEx invocation also works: `train --experiment chambon2018 --dataset
+    sleep_physionet --version 2018` downloads and preprocesses what is missing, then trains.
     """
     from physioex.store.reader import StoreError as ReaderError
-    from physioex.train.fit import train as run_train
 
     dev: str | int = int(devices) if devices.isdigit() else devices
+    options = dict(
+        fold=fold,
+        params=params,
+        resume=resume,
+        accelerator=accelerator,
+        devices=dev,
+        num_nodes=num_nodes,
+        strategy=strategy,
+        precision=precision,
+        progress=progress,
+        channels=_split(channels),
+        seq_len=seq_len,
+        batch_size=batch_size,
+        max_epochs=max_epochs,
+        patience=patience,
+        lr=lr,
+        normalisation=normalisation,
+        augment=augment,
+        num_workers=num_workers,
+        seed=seed,
+    )
     try:
-        summaries = run_train(
-            store,
-            model=model,
-            fold=fold,
-            out=out,
-            params=params,
-            resume=resume,
-            accelerator=accelerator,
-            devices=dev,
-            num_nodes=num_nodes,
-            strategy=strategy,
-            precision=precision,
-            progress=progress,
-            channels=_split(channels),
-            seq_len=seq_len,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            patience=patience,
-            lr=lr,
-            normalisation=normalisation,
-            augment=augment,
-            num_workers=num_workers,
-            seed=seed,
-        )
-    except (ValueError, FileNotFoundError, ReaderError) as exc:
+        if experiment is not None or dataset is not None:
+            from physioex.original import train_original
+
+            if experiment is None or dataset is None or store is not None or model is not None:
+                raise ValueError(
+                    "the original invocation is `train --experiment MODEL --dataset DATASET --version V` "
+                    "(without --store/--model); or use `--store STORE --model MODEL`"
+                )
+            summaries = train_original(experiment, dataset, version, out=out, **options)
+        else:
+            from physioex.train.fit import train as run_train
+
+            if store is None:
+                raise ValueError("give --store STORE (or the original --experiment/--dataset/--version)")
+            summaries = run_train(store, model=model, out=out or Path("models"), **options)
+    except (ValueError, FileNotFoundError, ReaderError, RuntimeError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     for s in summaries:
@@ -112,3 +155,10 @@ def train(
             f"fold {s['fold']}: best validation macro F1 {f1} after {s['passes']} passes "
             f"-> {s['best_checkpoint']}"
         )
+
+
+def main() -> None:
+    """The `train` console script of the original PhysioEx README: the same command as `physioex train`."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False, rich_markup_mode="markdown")
+    app.command()(train)
+    app()
