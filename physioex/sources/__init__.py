@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from physioex.sources.base import Recording, Source
+from physioex.sources.base import Recording, Selection, Source
 from physioex.sources.demo import DemoDreemSource, DemoSource
 from physioex.sources.dreem import DreemSource
-from physioex.sources.selection import Selection
 from physioex.sources.sleepedf import PHYSIONET_MIRROR, SleepEDFSource
 
 _REGISTRY: dict[str, Callable[[], Source]] = {

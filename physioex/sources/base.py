@@ -8,8 +8,11 @@ signals and labels later (``Recording.format``).
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,20 @@ class Recording:
     """Reader to use later: ``"sleepedf"`` (EDF PSG + EDF+ hypnogram) or ``"dreem"`` (HDF5)."""
 
 
+@dataclass
+class Selection:
+    """Recordings of a subset, and files or requests that could not be used (never silently dropped)."""
+
+    recordings: list[Recording] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """Human-readable notes, each naming the file, e.g. ``"...-PSG.edf: PSG without hypnogram"``."""
+
+    @property
+    def files(self) -> list[str]:
+        """All relative paths the recordings need, sorted."""
+        return sorted({path for rec in self.recordings for path in rec.files.values()})
+
+
 class Source(ABC):
     """A dataset that ``physioex download`` can fetch and ``physioex preprocess`` can read."""
 
@@ -38,5 +55,16 @@ class Source(ABC):
     """Listing at the mirror root: one ``<sha256> <relative path>`` per line."""
 
     @abstractmethod
-    def recordings(self, listing: dict[str, str], subjects: list[int] | None = None) -> list[Recording]:
-        """Recordings of this subset found in ``listing`` (relative path -> sha256)."""
+    def select(
+        self, listing: dict[str, str], subjects: list[int] | None = None, nights: list[int] | None = None
+    ) -> Selection:
+        """Recordings of this subset found in ``listing`` (relative path -> sha256), with problems."""
+
+    def recordings(
+        self, listing: dict[str, str], subjects: list[int] | None = None, nights: list[int] | None = None
+    ) -> list[Recording]:
+        """Recordings of this subset; problems (unpaired files, ...) are logged as warnings."""
+        selection = self.select(listing, subjects, nights)
+        for problem in selection.problems:
+            log.warning("%s: %s", self.name, problem)
+        return selection.recordings

@@ -7,13 +7,9 @@ local folder holding the ``.h5`` files and a ``SHA256SUMS.txt``. Each record is 
 
 from __future__ import annotations
 
-import logging
 import os
 
-from physioex.sources.base import Recording, Source
-from physioex.sources.selection import Selection
-
-log = logging.getLogger(__name__)
+from physioex.sources.base import Recording, Selection, Source
 
 NO_PUBLIC_MIRROR = (
     "{title} has no public download location any more: Dreem's original S3 buckets were removed "
@@ -47,15 +43,6 @@ class DreemSource(Source):
     def missing_mirror_message(self) -> str:
         """Why there is no default mirror and what to provide instead."""
         return NO_PUBLIC_MIRROR.format(title=self.title, env=self.env or "(none)")
-
-    def recordings(
-        self, listing: dict[str, str], subjects: list[int] | None = None, nights: list[int] | None = None
-    ) -> list[Recording]:
-        """Records in ``listing``; ``subjects`` are 0-based indices into the UUID-sorted record list."""
-        selection = self.select(listing, subjects, nights)
-        for problem in selection.problems:
-            log.warning("%s: %s", self.name, problem)
-        return selection.recordings
 
     def select(
         self, listing: dict[str, str], subjects: list[int] | None = None, nights: list[int] | None = None

@@ -7,15 +7,11 @@ reverse, is reported in :attr:`Selection.problems` rather than silently dropped.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Iterable
 
-from physioex.sources.base import Recording, Source
-from physioex.sources.selection import Selection
-
-log = logging.getLogger(__name__)
+from physioex.sources.base import Recording, Selection, Source
 
 PHYSIONET_MIRROR = "https://physionet.org/files/sleep-edfx/1.0.0/"
 """PhysioNet's own copy; any mirror holding the same tree (``SHA256SUMS.txt``, folders) works."""
@@ -52,15 +48,6 @@ class SleepEDFSource(Source):
 
     def __repr__(self) -> str:
         return f"SleepEDFSource({self.name!r}, folder={self.folder!r})"
-
-    def recordings(
-        self, listing: dict[str, str], subjects: list[int] | None = None, nights: list[int] | None = None
-    ) -> list[Recording]:
-        """Paired recordings of the subset; pairing problems are logged as warnings."""
-        selection = self.select(listing, subjects, nights)
-        for problem in selection.problems:
-            log.warning("%s: %s", self.name, problem)
-        return selection.recordings
 
     def select(
         self, listing: dict[str, str], subjects: list[int] | None = None, nights: list[int] | None = None
