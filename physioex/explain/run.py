@@ -244,12 +244,12 @@ def _recording_normaliser(ckpt: Any, uv: np.ndarray) -> Any:
     With per-recording normalisation the statistics must come from the recording, not from the
     baseline (a flat baseline has no variance), so signal and baseline share one affine map.
     """
-    from physioex.train.normalise import Normaliser, _moments
+    from physioex.train.normalise import Normaliser, channel_moments
 
     n = ckpt.normaliser
     if n.mode != "recording":
         return n
-    mean, std = _moments([uv])
+    mean, std = channel_moments([uv])
     return Normaliser(mode="global", mean=tuple(map(float, mean)), std=tuple(map(float, std)))
 
 

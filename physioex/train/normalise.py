@@ -53,7 +53,7 @@ class Normaliser:
             mean = np.asarray(self.mean, dtype=np.float32)
             std = np.asarray(self.std, dtype=np.float32)
         else:
-            mean_d, std_d = _moments([x])
+            mean_d, std_d = channel_moments([x])
             mean, std = mean_d.astype(np.float32), std_d.astype(np.float32)
         return ((x - mean[None, :, None]) / std[None, :, None]).astype(np.float32)
 
@@ -70,7 +70,7 @@ class Normaliser:
         )
 
 
-def _moments(arrays: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def channel_moments(arrays: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and std (float64) over all epochs and samples of ``arrays`` (each (E, C, S))."""
     total = None
     total_sq = None
@@ -110,5 +110,5 @@ def fit_normaliser(
             x = store.signals(rec)
             yield x[:, idx] if idx else x
 
-    mean, std = _moments(arrays())
+    mean, std = channel_moments(arrays())
     return Normaliser(mode="global", mean=tuple(float(v) for v in mean), std=tuple(float(v) for v in std))
