@@ -61,7 +61,7 @@ def test(
     *,
     fold: str | int | None = None,
     out: Path = Path("reports"),
-    batch_size: int = 64,
+    batch_size: int | None = None,
     plots: bool = True,
     storage_options: dict[str, Any] | None = None,
     progress: bool = True,

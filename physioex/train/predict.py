@@ -91,7 +91,7 @@ def predict(
     out: Path | None = None,
     edf_out: Path | None = None,
     channel_map: dict[str, str] | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
 ) -> dict[str, Any]:
     """Score the whole night in ``psg`` with ``checkpoint``; write CSV + EDF+ hypnograms.
 
