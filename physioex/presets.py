@@ -14,8 +14,11 @@ import yaml
 
 def load_preset(path: Path) -> dict[str, dict[str, Any]]:
     """Read a preset into Click's ``default_map`` shape: ``{command: {param_name: value}}``."""
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a preset must be a mapping of command names to option defaults")
     out: dict[str, dict[str, Any]] = {}

@@ -45,7 +45,10 @@ def _root(
     if preset is not None:
         from physioex.presets import load_preset
 
-        ctx.default_map = load_preset(preset)
+        try:
+            ctx.default_map = load_preset(preset)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--preset") from None
 
 
 def _register() -> None:
