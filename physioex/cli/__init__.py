@@ -54,13 +54,14 @@ def _root(
 def _register() -> None:
     """Add the stage commands in pipeline order."""
     from physioex.cli import download, explain, predict, preprocess, test, train
+    from physioex.cli.errors import reports_errors
 
-    app.command("download")(download.download)
-    app.command("preprocess")(preprocess.preprocess)
-    app.command("train")(train.train)
-    app.command("test")(test.test)
-    app.command("predict")(predict.predict)
-    app.command("explain")(explain.explain)
+    app.command("download")(reports_errors(download.download))
+    app.command("preprocess")(reports_errors(preprocess.preprocess))
+    app.command("train")(reports_errors(train.train))
+    app.command("test")(reports_errors(test.test))
+    app.command("predict")(reports_errors(predict.predict))
+    app.command("explain")(reports_errors(explain.explain))
 
 
 _register()

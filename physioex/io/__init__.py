@@ -1,0 +1,1 @@
+"""File-system primitives every stage shares: atomic writes, output locks, content hashes."""
