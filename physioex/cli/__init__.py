@@ -53,11 +53,12 @@ def _root(
 
 def _register() -> None:
     """Add the stage commands in pipeline order."""
-    from physioex.cli import download, explain, predict, preprocess, test, train
+    from physioex.cli import download, explain, predict, preprocess, test, train, verify
     from physioex.cli.errors import reports_errors
 
     app.command("download")(reports_errors(download.download))
     app.command("preprocess")(reports_errors(preprocess.preprocess))
+    app.command("verify")(reports_errors(verify.verify))
     app.command("train")(reports_errors(train.train))
     app.command("test")(reports_errors(test.test))
     app.command("predict")(reports_errors(predict.predict))
