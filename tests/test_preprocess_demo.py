@@ -129,8 +129,15 @@ def test_rerun_skips_unchanged_and_rewrites_changed(raw: Path, tmp_path: Path) -
     params = PreprocessParams(crop_minutes=10)
     changed = preprocess_recordings(recs, raw, out, dataset="demo", params=params, progress=False)
     assert len(changed.written) == 3
+    # A smaller selection keeps the other stored recording (indexed) unless pruning is asked for.
     fewer = preprocess_recordings(recs[:2], raw, out, dataset="demo", params=params, progress=False)
-    assert len(fewer.skipped) == 2 and open_store(out).recordings == [r.id for r in recs[:2]]
+    assert len(fewer.skipped) == 2 and fewer.others == [recs[2].id] and fewer.pruned == []
+    assert open_store(out).recordings == [r.id for r in recs]
+    pruned = preprocess_recordings(
+        recs[:2], raw, out, dataset="demo", params=params, progress=False, prune=True
+    )
+    assert pruned.pruned == [recs[2].id] and f"PRUNED {recs[2].id}" in pruned.summary()
+    assert open_store(out).recordings == [r.id for r in recs[:2]]
     assert not (out / "recordings" / recs[2].id).exists()
 
 

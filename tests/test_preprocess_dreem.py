@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from physioex.errors import InputError
 from physioex.preprocess.params import PreprocessParams
 from physioex.preprocess.run import preprocess_recordings
 from physioex.sources.base import Recording
@@ -38,10 +39,11 @@ def _write_dreem(path: Path, n_epochs: int, hypnogram: np.ndarray, fs: float = F
 
 def test_dreem_record_is_resampled_with_antialiasing(tmp_path: Path) -> None:
     hyp = np.array([-1, 0, 0, 1, 2, 2, 3, 3, 4, 0, -1, 2], dtype=np.int64)
-    (tmp_path / "dreem").mkdir()
-    _write_dreem(tmp_path / "dreem" / "a.h5", len(hyp), hyp)
+    raw = tmp_path / "raw"
+    (raw / "dreem").mkdir(parents=True)
+    _write_dreem(raw / "dreem" / "a.h5", len(hyp), hyp)
     rec = Recording(id="a", subject="a", night=1, files={"h5": "dreem/a.h5"}, format="dreem")
-    report = preprocess_recordings([rec], tmp_path, tmp_path / "d.zarr", dataset="demo-dreem", progress=False)
+    report = preprocess_recordings([rec], raw, tmp_path / "d.zarr", dataset="demo-dreem", progress=False)
     assert report.ok, report.summary()
     store = open_store(tmp_path / "d.zarr")
     assert store.channels == ["C3_M2"] and store.sampling_rate == 100.0
@@ -62,22 +64,40 @@ def test_dreem_errors_name_file_and_problem(tmp_path: Path) -> None:
     import h5py
 
     hyp = np.zeros(4, dtype=np.int64)
-    (tmp_path / "dreem").mkdir()
-    _write_dreem(tmp_path / "dreem" / "ok.h5", 4, hyp)
-    _write_dreem(tmp_path / "dreem" / "nodesc.h5", 4, hyp)
-    with h5py.File(tmp_path / "dreem" / "nodesc.h5", "a") as h5:
+    raw = tmp_path / "raw"
+    (raw / "dreem").mkdir(parents=True)
+    _write_dreem(raw / "dreem" / "ok.h5", 4, hyp)
+    _write_dreem(raw / "dreem" / "nodesc.h5", 4, hyp)
+    with h5py.File(raw / "dreem" / "nodesc.h5", "a") as h5:
         del h5.attrs["description"]
-    _write_dreem(tmp_path / "dreem" / "short.h5", 4, np.zeros(9, dtype=np.int64))
+    _write_dreem(raw / "dreem" / "short.h5", 4, np.zeros(9, dtype=np.int64))
     recs = [
         Recording(id=n, subject=n, night=1, files={"h5": f"dreem/{n}.h5"}, format="dreem")
         for n in ("ok", "nodesc", "short")
     ]
-    report = preprocess_recordings(recs, tmp_path, tmp_path / "d.zarr", dataset="demo-dreem", progress=False)
+    report = preprocess_recordings(recs, raw, tmp_path / "d.zarr", dataset="demo-dreem", progress=False)
     assert report.written == ["ok"]
     assert "nodesc.h5: missing root attribute 'description'" in report.failed["nodesc"]
     assert "short.h5: hypnogram/signal mismatch: 9 scored epochs" in report.failed["short"]
+    # A channel that one record lacks fails that record; one that no record has is a bad parameter.
+    _write_dreem(raw / "dreem" / "other.h5", 4, hyp)
+    with h5py.File(raw / "dreem" / "other.h5", "a") as h5:
+        h5["signals/eeg/C4_M1"] = h5["signals/eeg/C3_M2"][:]
+        desc = json.loads(h5.attrs["description"])
+        h5.attrs["description"] = json.dumps(
+            [*desc, {**desc[0], "path": "/signals/eeg/C4_M1", "name": "C4_M1"}]
+        )
+    other = Recording(id="other", subject="other", night=1, files={"h5": "dreem/other.h5"}, format="dreem")
     params = PreprocessParams(channels=("C4_M1",))
     report = preprocess_recordings(
-        recs[:1], tmp_path, tmp_path / "e.zarr", dataset="x", params=params, progress=False
+        [recs[0], other], raw, tmp_path / "e.zarr", dataset="x", params=params, progress=False
     )
+    assert report.written == ["other"]
     assert "ok.h5: channel 'C4_M1' not found; available: C3_M2, ECG, F3_F4" in report.failed["ok"]
+    with pytest.raises(
+        InputError, match=r"^--channels: 'C5_M1' is in none of the 1 recordings \(e\.g\. .*ok\.h5"
+    ):
+        preprocess_recordings(
+            recs[:1], raw, tmp_path / "f.zarr", dataset="x", params=PreprocessParams(channels=("C5_M1",))
+        )
+    assert not (tmp_path / "f.zarr").exists()

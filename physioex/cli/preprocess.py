@@ -7,17 +7,28 @@ from typing import Annotated
 
 import typer
 
+from physioex.errors import InputError
+
 
 def _bandpass(text: str | None) -> tuple[float, float] | None:
+    """``"0.3,35"`` -> ``(0.3, 35.0)``; ranges are checked with the other parameters."""
     if not text:
         return None
     try:
         low, high = (float(v) for v in text.split(","))
     except ValueError:
-        raise typer.BadParameter(
-            f"{text!r}: expected LOW,HIGH in Hz, e.g. 0.3,35", param_hint="--bandpass"
-        ) from None
+        raise InputError(f"--bandpass {text!r}: expected LOW,HIGH in Hz, e.g. 0.3,35") from None
     return low, high
+
+
+def _subjects(text: str | None) -> list[int] | None:
+    """``"0,1,5-7"`` -> ids, with a bad value reported as one ``--subjects`` line."""
+    from physioex.cli.download import parse_ids
+
+    try:
+        return parse_ids(text)
+    except typer.BadParameter as exc:
+        raise InputError(f"--subjects {text!r}: {exc.message}; use ids and ranges like 0,1,5-7") from None
 
 
 def preprocess(
@@ -45,7 +56,7 @@ def preprocess(
             "Default: EEG Fpz-Cz (Sleep-EDF), C3_M2 (Dreem)."
         ),
     ] = None,
-    jobs: Annotated[int, typer.Option(min=1, help="Recordings processed in parallel (processes).")] = 1,
+    jobs: Annotated[int, typer.Option(help="Recordings processed in parallel (processes, at least 1).")] = 1,
     crop: Annotated[
         str,
         typer.Option(
@@ -55,10 +66,10 @@ def preprocess(
         ),
     ] = "auto",
     crop_minutes: Annotated[
-        float, typer.Option(min=0, help="Wake kept around sleep for --crop sleep (min).")
+        float, typer.Option(help="Wake kept around sleep for --crop sleep (min).")
     ] = 30.0,
     sampling_rate: Annotated[
-        float, typer.Option(min=1, help="Common sampling rate (Hz); others are resampled with anti-aliasing.")
+        float, typer.Option(help="Common sampling rate (Hz); others are resampled with anti-aliasing.")
     ] = 100.0,
     bandpass: Annotated[
         str | None,
@@ -80,7 +91,15 @@ def preprocess(
     compression: Annotated[
         str, typer.Option(help="Chunk compression: blosc-zstd, blosc-lz4, zstd or none.")
     ] = "blosc-zstd",
-    chunk_epochs: Annotated[int, typer.Option(min=1, help="Epochs per stored chunk.")] = 256,
+    chunk_epochs: Annotated[int, typer.Option(help="Epochs per stored chunk (at least 1).")] = 256,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            help="Remove stored recordings that are not in this run's selection (listed by name); without "
+            "it they stay, indexed. When the parameters changed, also accept the new store without the "
+            "recordings that failed (without it, any failure leaves the old store as it was)."
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar over recordings.")] = True,
 ) -> None:
     """Cut raw recordings of DATASET into 30-s epochs and write them to a Zarr epoch store.
@@ -88,34 +107,36 @@ def preprocess(
     Signals are stored in microvolts (lossless 16-bit codes for EDF), with AASM stage labels
     (W, N1, N2, N3 = R&K 3+4, REM; unscored and movement marked), per-recording metadata and
     subject-wise cross-validation folds (also in folds.csv). Unchanged recordings are skipped on
-    re-runs. Exits with status 1 listing any recording that failed (the others are still stored).
+    re-runs; a recording whose re-processing fails keeps its previous version. With other
+    parameters than the stored ones, the new store is built beside the old one and replaces it only
+    when complete. One run per store at a time. Exits 2 on a bad parameter (nothing written), 1
+    listing any recording that failed.
     """
-    from physioex.cli.download import parse_ids
+    from physioex.errors import RunError
     from physioex.preprocess.run import preprocess as run_preprocess
 
-    names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
-    try:
-        report = run_preprocess(
-            dataset,
-            raw=raw,
-            out=out,
-            channels=names,
-            jobs=jobs,
-            subjects=parse_ids(subjects),
-            folds=folds,
-            seed=seed,
-            progress=progress,
-            crop=crop,
-            crop_minutes=crop_minutes,
-            sampling_rate=sampling_rate,
-            bandpass=_bandpass(bandpass),
-            allow_upsampling=allow_upsampling,
-            compression=compression,
-            chunk_epochs=chunk_epochs,
-        )
-    except (FileNotFoundError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    names = [c.strip() for c in channels.split(",") if c.strip()] if channels is not None else None
+    if channels is not None and not names:
+        raise InputError(f"--channels {channels!r}: no channel name given")
+    report = run_preprocess(
+        dataset,
+        raw=raw,
+        out=out,
+        channels=names,
+        jobs=jobs,
+        subjects=_subjects(subjects),
+        folds=folds,
+        seed=seed,
+        progress=progress,
+        prune=prune,
+        crop=crop,
+        crop_minutes=crop_minutes,
+        sampling_rate=sampling_rate,
+        bandpass=_bandpass(bandpass),
+        allow_upsampling=allow_upsampling,
+        compression=compression,
+        chunk_epochs=chunk_epochs,
+    )
     typer.echo(report.summary())
     if not report.ok:
-        raise typer.Exit(1)
+        raise RunError(report.error_line())

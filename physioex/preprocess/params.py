@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from physioex import EPOCH_SECONDS
+from physioex.errors import InputError
+from physioex.preprocess.crop import CROPS
 from physioex.store import layout
 
 DEFAULT_CHANNELS: dict[str, list[str]] = {"sleepedf": ["EEG Fpz-Cz"], "dreem": ["C3_M2"]}
@@ -33,17 +37,73 @@ class PreprocessParams:
     chunk_epochs: int = layout.DEFAULT_CHUNK_EPOCHS
     compression: str = layout.DEFAULT_COMPRESSION
 
+    def validate(self) -> None:
+        """Raise ``InputError`` naming the first bad parameter (by its CLI option) and its value."""
+        rate = float(self.sampling_rate)
+        if not (math.isfinite(rate) and rate > 0):
+            raise InputError(f"--sampling-rate {self.sampling_rate}: must be a positive rate in Hz, e.g. 100")
+        per_epoch = rate * EPOCH_SECONDS
+        if abs(per_epoch - round(per_epoch)) > 1e-6:
+            raise InputError(
+                f"--sampling-rate {self.sampling_rate}: a 30-s epoch must hold a whole number of samples "
+                "(e.g. 100, 128 or 256 Hz)"
+            )
+        if isinstance(self.chunk_epochs, bool) or int(self.chunk_epochs) != self.chunk_epochs:
+            raise InputError(f"--chunk-epochs {self.chunk_epochs}: must be a whole number of epochs")
+        if self.chunk_epochs < 1:
+            raise InputError(f"--chunk-epochs {self.chunk_epochs}: must be at least 1 epoch per chunk")
+        if self.compression not in layout.COMPRESSIONS:
+            raise InputError(
+                f"--compression {self.compression!r}: unknown; choose one of {', '.join(layout.COMPRESSIONS)}"
+            )
+        if self.crop not in CROPS:
+            raise InputError(f"--crop {self.crop!r}: unknown; choose one of {', '.join(CROPS)}")
+        if not (math.isfinite(self.crop_minutes) and self.crop_minutes >= 0):
+            raise InputError(f"--crop-minutes {self.crop_minutes}: must be 0 or more minutes")
+        if self.bandpass is not None:
+            text = ",".join(f"{v:g}" for v in self.bandpass)
+            if len(self.bandpass) != 2:
+                raise InputError(f"--bandpass {text}: expected LOW,HIGH in Hz, e.g. 0.3,35")
+            low, high = (float(v) for v in self.bandpass)
+            if not 0 < low < high < rate / 2:
+                raise InputError(
+                    f"--bandpass {text}: need 0 < LOW < HIGH < {rate / 2:g} Hz (half the sampling rate "
+                    f"{rate:g} Hz), e.g. 0.3,35"
+                )
+        if self.channels is not None:
+            names = [str(c) for c in self.channels]
+            if not names or any(not c.strip() for c in names):
+                raise InputError(f"--channels {','.join(names)!r}: empty channel name")
+            if len(set(names)) != len(names):
+                raise InputError(f"--channels {','.join(names)!r}: a channel is named twice")
+            keys: dict[str, str] = {}
+            for name in names:
+                try:
+                    key = layout.channel_key(name)
+                except ValueError:
+                    raise InputError(f"--channels: {name!r} cannot be used as a store key") from None
+                if key in keys:
+                    raise InputError(
+                        f"--channels: {keys[key]!r} and {name!r} have the same store key {key!r}"
+                    )
+                keys[key] = name
+
     def resolved_channels(self, fmt: str) -> list[str]:
         if self.channels:
             return list(self.channels)
         if fmt not in DEFAULT_CHANNELS:
-            raise ValueError(f"no default channels for source format {fmt!r}; pass channels")
+            raise InputError(f"no default channels for source format {fmt!r}; pass --channels")
         return list(DEFAULT_CHANNELS[fmt])
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values, numbers normalised (``crop_minutes=10`` and ``10.0`` hash the same)."""
         d = asdict(self)
         d["channels"] = list(self.channels) if self.channels else None
-        d["bandpass"] = list(self.bandpass) if self.bandpass else None
+        d["bandpass"] = [float(v) for v in self.bandpass] if self.bandpass else None
+        d["sampling_rate"] = float(self.sampling_rate)
+        d["crop_minutes"] = float(self.crop_minutes)
+        d["chunk_epochs"] = int(self.chunk_epochs)
+        d["allow_upsampling"] = bool(self.allow_upsampling)
         return d
 
     def hash(self, fmt: str) -> str:

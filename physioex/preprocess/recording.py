@@ -168,7 +168,7 @@ def process_recording(
         "night": int(rec.night),
         "format": rec.format,
         "files": {role: {"path": p, "sha256": sha256.get(role)} for role, p in sorted(rec.files.items())},
-        "sampling_rate": params.sampling_rate,
+        "sampling_rate": float(params.sampling_rate),
         "samples_per_epoch": _samples_per_epoch(params.sampling_rate, Path(rec.id), "store"),
         "n_epochs": int(labels.shape[0]),
         "start_time": loaded["start_time"],

@@ -9,10 +9,27 @@ signals and labels later (``Recording.format``).
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
+
+RECORDING_ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
+"""A recording id is a folder name in the store: letters, digits, ``.``, ``_``, ``-`` (at most 200),
+not starting with ``.`` (so never empty, ``.``, ``..``, hidden, or holding a path separator)."""
+
+
+def recording_id_problem(rec_id: str) -> str | None:
+    """Why ``rec_id`` cannot name a recording in the store, or None when it can."""
+    if RECORDING_ID_RE.fullmatch(rec_id):
+        return None
+    if not rec_id:
+        return "gives an empty recording id"
+    return (
+        f"gives the recording id {rec_id!r}, which is not a safe store folder name (allowed: letters, "
+        "digits, '.', '_', '-', not starting with '.')"
+    )
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,16 @@
 A recording is written as a complete Zarr group under ``<store>/.staging/`` and only then renamed to
 ``<store>/recordings/<rec>``, so a crash never leaves a half-written recording that looks complete.
 Root attributes (the recording index and folds) are rewritten last, in one atomic file replace.
+Callers hold the store's output lock (``physioex.io.lock``) and call ``clean_leftovers`` first.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -19,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from physioex.errors import InputError
+from physioex.io.atomic import TMP_PREFIX, remove_stale_temporaries, write_text_atomic
+from physioex.sources.base import recording_id_problem
 from physioex.store import layout
 from physioex.store.folds import Fold
 
@@ -48,9 +54,17 @@ def _json_load(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def check_recording_id(rec: str) -> str:
+    """``rec`` if it is a safe recording folder name, else ``InputError`` (never build a path from it)."""
+    problem = recording_id_problem(rec)
+    if problem is not None:
+        raise InputError(f"recording {rec!r}: {problem}")
+    return rec
+
+
 def existing_recording_attrs(store: Path, rec: str) -> dict[str, Any] | None:
     """Attributes of an already stored (complete) recording, or None; reads only its ``zarr.json``."""
-    meta = _json_load(Path(store) / layout.recording_path(rec) / "zarr.json")
+    meta = _json_load(Path(store) / layout.recording_path(check_recording_id(rec)) / "zarr.json")
     if meta is None:
         return None
     return meta.get("attributes", {})
@@ -61,7 +75,85 @@ def stored_recordings(store: Path) -> list[str]:
     folder = Path(store) / layout.RECORDINGS
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if (p / "zarr.json").is_file())
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if recording_id_problem(p.name) is None and (p / "zarr.json").is_file()
+    )
+
+
+def check_output(store: Path) -> dict[str, Any] | None:
+    """Root attributes of the physioex store at ``store`` (None when absent or an empty folder).
+
+    Raises ``InputError`` for anything else: a regular file, a folder that is not a physioex store,
+    another store format version. Reads only; call it before any work.
+    """
+    store = Path(store)
+    if store.exists() and not store.is_dir():
+        raise InputError(f"--out {store}: is an existing file, not a store folder; choose another --out")
+    if not store.is_dir():
+        return None
+    meta_file = store / "zarr.json"
+    if not meta_file.exists():
+        if any(store.iterdir()):
+            raise InputError(
+                f"--out {store}: is a non-empty folder that is not a physioex store (no zarr.json); "
+                "choose another --out"
+            )
+        return None
+    meta = _json_load(meta_file)
+    attrs = meta.get("attributes") if isinstance(meta, dict) else None
+    if not isinstance(attrs, dict) or meta.get("node_type") != "group" or "format_version" not in attrs:
+        raise InputError(
+            f"--out {store}: is not a physioex epoch store ({meta_file} has no format_version); "
+            "choose another --out"
+        )
+    if attrs["format_version"] != layout.FORMAT_VERSION:
+        raise InputError(
+            f"--out {store}: has store format_version {attrs['format_version']}, this physioex writes "
+            f"{layout.FORMAT_VERSION}; write to another --out"
+        )
+    return attrs
+
+
+def _sibling_temporary_re(store: Path) -> re.Pattern[str]:
+    """Names ``physioex.io.atomic.atomic_dir`` gives the new (and ``.old``) versions of ``store``."""
+    return re.compile(rf"{re.escape(TMP_PREFIX + store.name)}\.\d+\.[0-9a-f]{{8}}(\.old)?")
+
+
+def clean_leftovers(store: Path) -> list[Path]:
+    """Undo what a killed run of this store left behind; returns what was removed or restored.
+
+    A rebuild killed between its two renames leaves the store missing and its old version beside it
+    (``<tmp>.old``): that old version is renamed back. Then the unfinished new versions beside the
+    store, ``.staging/`` and temporary files inside the store are deleted. Call only while holding
+    the store's output lock, so no live run owns them.
+    """
+    store = Path(store)
+    pattern = _sibling_temporary_re(store)
+    parent = store.parent
+    siblings = [p for p in parent.iterdir() if pattern.fullmatch(p.name)] if parent.is_dir() else []
+    touched: list[Path] = []
+    if not store.exists():
+        olds = sorted((p for p in siblings if p.name.endswith(".old")), key=lambda p: p.stat().st_mtime)
+        if olds:
+            os.rename(olds[-1], store)
+            touched.append(olds[-1])
+            siblings.remove(olds[-1])
+    for path in siblings:
+        shutil.rmtree(path, ignore_errors=True)
+        touched.append(path)
+    if store.is_dir():
+        if (store / layout.STAGING).exists():
+            touched.append(store / layout.STAGING)
+            clear_staging(store)
+        touched += remove_stale_temporaries(store)
+        # temporaries of earlier physioex versions (zarr's own ``zarr.<hex>.partial``, ``.folds.csv.<hex>``)
+        for path in store.iterdir():
+            if re.fullmatch(r"zarr\.[0-9a-f]{32}\.partial|\.folds\.csv\.[0-9a-f]{32}", path.name):
+                path.unlink(missing_ok=True)
+                touched.append(path)
+    return touched
 
 
 def init_store(store: Path, dataset: str) -> None:
@@ -72,12 +164,12 @@ def init_store(store: Path, dataset: str) -> None:
     root_meta = _json_load(store / "zarr.json")
     if root_meta is None:
         if store.exists() and any(store.iterdir()):
-            raise FileExistsError(f"{store} exists and is not a Zarr store; refusing to write into it")
+            raise InputError(f"{store} exists and is not a Zarr store; refusing to write into it")
         zarr.open_group(str(store), mode="w", attributes={"format_version": layout.FORMAT_VERSION})
     else:
         version = root_meta.get("attributes", {}).get("format_version")
         if version is not None and version != layout.FORMAT_VERSION:
-            raise ValueError(
+            raise InputError(
                 f"{store} has store format_version {version}, this physioex writes {layout.FORMAT_VERSION}; "
                 "remove it or write to another --out"
             )
@@ -135,6 +227,7 @@ def write_recording(
     import zarr
 
     store = Path(store)
+    check_recording_id(rec)
     labels = np.asarray(labels, dtype=np.int8)
     n = labels.shape[0]
     for ch in signals:
@@ -156,6 +249,9 @@ def write_recording(
         sig = group.create_group(layout.SIGNALS)
         for ch in signals:
             _create_signal_array(sig, ch, chunk_epochs, compression)
+        from physioex.store.manifest import record_manifest
+
+        record_manifest(tmp)  # the chunk files actually written, checked by the reader
         final = store / layout.recording_path(rec)
         final.parent.mkdir(parents=True, exist_ok=True)
         old = None
@@ -172,28 +268,40 @@ def write_recording(
 
 
 def remove_recording(store: Path, rec: str) -> None:
-    """Delete a stored recording (e.g. one no longer part of the dataset)."""
-    shutil.rmtree(Path(store) / layout.recording_path(rec), ignore_errors=True)
+    """Delete a stored recording (only when the user asked: ``--prune``).
+
+    The group is first renamed into ``.staging/`` (atomic), so a kill never leaves half a recording.
+    """
+    store = Path(store)
+    path = store / layout.recording_path(check_recording_id(rec))
+    if not path.exists():
+        return
+    staging = store / layout.STAGING
+    staging.mkdir(parents=True, exist_ok=True)
+    trash = staging / f"{rec}.{uuid.uuid4().hex}.removed"
+    os.rename(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def write_root_attrs(store: Path, attrs: dict[str, Any]) -> None:
-    """Replace the root attributes in one atomic write (zarr's LocalStore renames a temp file)."""
-    import zarr
-
-    group = zarr.open_group(str(store), mode="r+")
-    group.attrs.put({**attrs, "format_version": layout.FORMAT_VERSION})
+    """Replace the root attributes (the index) in one atomic, fsynced file replace of ``zarr.json``."""
+    path = Path(store) / "zarr.json"
+    meta = _json_load(path)
+    if meta is None:
+        raise InputError(f"{path}: missing or unreadable; create the store with init_store first")
+    meta["attributes"] = {**attrs, "format_version": layout.FORMAT_VERSION}
+    write_text_atomic(path, json.dumps(meta, indent=2, allow_nan=False))
 
 
 def write_folds_csv(store: Path, folds: Sequence[Fold]) -> Path:
     """Export folds as ``folds.csv`` (columns fold, split, subject) inside the store, atomically."""
     path = Path(store) / layout.FOLDS_CSV
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    with tmp.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["fold", "split", "subject"])
-        for fold in folds:
-            for split in ("train", "valid", "test"):
-                for subject in getattr(fold, split):
-                    writer.writerow([fold.index, split, subject])
-    os.replace(tmp, path)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["fold", "split", "subject"])
+    for fold in folds:
+        for split in ("train", "valid", "test"):
+            for subject in getattr(fold, split):
+                writer.writerow([fold.index, split, subject])
+    write_text_atomic(path, buffer.getvalue())
     return path
