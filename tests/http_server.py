@@ -5,11 +5,24 @@ relative path: ``cut_once[path] = n`` sends the full ``Content-Length`` but clos
 (once); ``fail_once[path] = [503, ...]`` answers those statuses first; ``missing`` answers 404;
 ``ignore_range`` answers 200 with the whole file even to Range requests. ``requests`` records every
 request as ``(method, path, Range header or None)``.
+
+Hostile behaviours, also per relative path: ``throttle[path] = s`` sleeps ``s`` seconds after every 64 KiB
+block (read live, so a test can speed a transfer up); ``stall`` never answers (headers never sent);
+``stall_after[path] = n`` sends headers and ``n`` body bytes, then goes silent (once); ``endless[path] = n``
+announces ``Content-Length: n`` (``None``: no length, ``Connection: close``) and then sends bytes without
+end; ``html[path] = content_type`` answers a 200 HTML login page; ``redirects[path] = target`` answers 302
+to ``target`` (a path on this server); ``lie_total[path] = n`` announces a total size of ``n`` in the
+``Content-Range`` of its 206 answers (and sends the real rest); ``moved = "old/"`` redirects every
+``old/<path>`` to ``<path>`` (301). Stalled and endless handlers end when the client goes away or the
+server stops.
+
+``SilentServer`` accepts TCP connections on 127.0.0.1 and never answers.
 """
 
 from __future__ import annotations
 
 import re
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,7 +43,16 @@ class LoopbackServer(ThreadingHTTPServer):
         self.fail_once: dict[str, list[int]] = {}
         self.missing: set[str] = set()
         self.ignore_range = False
+        self.throttle: dict[str, float] = {}
+        self.stall: set[str] = set()
+        self.stall_after: dict[str, int] = {}
+        self.endless: dict[str, int | None] = {}
+        self.html: dict[str, str] = {}
+        self.redirects: dict[str, str] = {}
+        self.lie_total: dict[str, int] = {}
+        self.moved: str | None = None
         self.requests: list[tuple[str, str, str | None]] = []
+        self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(
             target=self.serve_forever, kwargs={"poll_interval": 0.02}, name="loopback-http", daemon=True
@@ -51,6 +73,7 @@ class LoopbackServer(ThreadingHTTPServer):
         return self
 
     def stop(self) -> None:
+        self.stopping.set()  # releases stalled, throttled and endless handlers
         self.shutdown()
         self.server_close()
         self._thread.join(timeout=5)
@@ -75,7 +98,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve(body=False)
 
     def do_GET(self) -> None:
-        self._serve(body=True)
+        try:
+            self._serve(body=True)
+        except (BrokenPipeError, ConnectionResetError):  # the client went away (or was killed) mid-body
+            self.close_connection = True
 
     def _serve(self, body: bool) -> None:
         srv = self.server
@@ -86,8 +112,22 @@ class _Handler(BaseHTTPRequestHandler):
             statuses = srv.fail_once.get(relpath)
             status = statuses.pop(0) if statuses else None
             cut = srv.cut_once.pop(relpath, None) if body else None
+            silent_after = srv.stall_after.pop(relpath, None) if body else None
         if status is not None:
             return self._empty(status, {"Retry-After": "0"})
+        if srv.moved and relpath.startswith(srv.moved):
+            return self._empty(HTTPStatus.MOVED_PERMANENTLY, {"Location": "/" + relpath[len(srv.moved) :]})
+        if relpath in srv.redirects:
+            return self._empty(HTTPStatus.FOUND, {"Location": "/" + srv.redirects[relpath]})
+        if relpath in srv.stall:
+            srv.stopping.wait()
+            self.close_connection = True
+            return None
+        if relpath in srv.html:
+            page = b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Log in</body></html>\n"
+            return self._empty(HTTPStatus.OK, {"Content-Type": srv.html[relpath]}, page)
+        if relpath in srv.endless:
+            return self._endless(srv.endless[relpath], body)
         path = (srv.root / relpath).resolve()
         if relpath in srv.missing or srv.root not in path.parents or not path.is_file():
             return self._empty(HTTPStatus.NOT_FOUND)
@@ -104,7 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
             data = data[: end + 1]
             code, headers = (
                 HTTPStatus.PARTIAL_CONTENT,
-                {"Content-Range": f"bytes {start}-{end}/{path.stat().st_size}"},
+                {"Content-Range": f"bytes {start}-{end}/{srv.lie_total.get(relpath, path.stat().st_size)}"},
             )
         payload = data[start:]
         self.send_response(code)
@@ -118,15 +158,57 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not body:
             return
+        if silent_after is not None:
+            self.wfile.write(payload[:silent_after])  # then say nothing more until the server stops
+            self.wfile.flush()
+            srv.stopping.wait()
+            self.close_connection = True
+            return
         if cut is None:
-            self.wfile.write(payload)
+            self._write(relpath, payload)
             return
         self.wfile.write(payload[:cut])  # then drop the connection mid-body
         self.wfile.flush()
         self.close_connection = True
 
-    def _empty(self, status: int, headers: dict[str, str] | None = None) -> None:
-        message = HTTPStatus(status).phrase.encode()
+    def _write(self, relpath: str, payload: bytes) -> None:
+        """Send ``payload`` in 64 KiB blocks, sleeping ``throttle[relpath]`` seconds after each."""
+        srv = self.server
+        block = 1 << 16
+        for start in range(0, len(payload), block):
+            self.wfile.write(payload[start : start + block])
+            delay = srv.throttle.get(relpath, 0.0)
+            if delay:
+                self.wfile.flush()
+                if srv.stopping.wait(delay):
+                    self.close_connection = True
+                    return
+
+    def _endless(self, length: int | None, body: bool) -> None:
+        """A 200 whose body never ends, announcing ``Content-Length: length`` (or no length at all)."""
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "application/octet-stream")
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        else:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        if not body:
+            return
+        self.wfile.flush()
+        self.connection.settimeout(0.5)
+        junk = b"\x00junk" * 8192
+        try:
+            while not self.server.stopping.is_set():
+                self.connection.sendall(junk)
+        except OSError:  # the client hung up (or stopped reading): done
+            pass
+
+    def _empty(
+        self, status: int, headers: dict[str, str] | None = None, message: bytes | None = None
+    ) -> None:
+        message = HTTPStatus(status).phrase.encode() if message is None else message
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -134,3 +216,41 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(message)
+
+
+class SilentServer:
+    """A TCP listener on 127.0.0.1 that accepts connections and never sends a byte (until :meth:`stop`)."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.05)
+        host, port = self._sock.getsockname()[:2]
+        self.url = f"http://{host}:{port}/"
+        """Base URL ending in ``/`` (still valid for messages after :meth:`stop`)."""
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="silent-tcp", daemon=True)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._held.append(conn)
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for conn in self._held:
+            conn.close()
+        self._sock.close()

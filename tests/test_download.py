@@ -20,9 +20,9 @@ from physioex.download.listing import (
     format_listing,
     parse_listing,
     safe_target,
-    sha256_file,
 )
-from physioex.download.run import DownloadError, download
+from physioex.download.run import DownloadError, DownloadInputError, download
+from physioex.io.hashing import sha256_file
 
 PSG = "sleep-cassette/SC4001E0-PSG.edf"
 HYP = "sleep-cassette/SC4001EC-Hypnogram.edf"
@@ -239,7 +239,7 @@ def test_dreem_without_mirror_explains_buckets_are_gone(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("PHYSIOEX_DODH_MIRROR", raising=False)
-    with pytest.raises(DownloadError, match="buckets were removed"):
+    with pytest.raises(DownloadInputError, match="buckets were removed"):
         download("dodh", out=tmp_path / "out", progress=False)
 
 
@@ -338,7 +338,7 @@ def test_demo_without_mirror_uses_generated_mirror(
     second = CliRunner().invoke(app, [*args, "--subjects", "1,3"])
     assert second.exit_code == 0 and "0 downloaded" in second.output and "8 already present" in second.output
     bad = CliRunner().invoke(app, [*args, "--subjects", "7"])
-    assert bad.exit_code == 1 and "subjects 7 are not in the listing" in bad.output
+    assert bad.exit_code == 2 and "subjects 7 are not in the listing" in bad.output
 
 
 def test_wrong_partials_restart_from_scratch(server: LoopbackServer, mirror: Path, tmp_path: Path) -> None:

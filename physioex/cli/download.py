@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Annotated
@@ -34,6 +35,18 @@ def parse_ids(text: str | None, what: str = "subjects") -> list[int] | None:
     return sorted(ids)
 
 
+def _ids(text: str | None, what: str) -> list[int] | None:
+    """``parse_ids`` with a bad value reported as one ``--subjects``/``--nights`` line (exit 2)."""
+    from physioex.download.errors import DownloadInputError
+
+    try:
+        return parse_ids(text, what)
+    except typer.BadParameter as exc:
+        raise DownloadInputError(
+            f"--{what} {text!r}: {exc.message}; use ids and ranges like 0,1,5-7"
+        ) from None
+
+
 def download(
     dataset: Annotated[str, typer.Argument(help=DATASET_HELP, show_default=False, metavar="DATASET")],
     subjects: Annotated[
@@ -51,22 +64,35 @@ def download(
             "and the original tree (for Sleep-EDF: sleep-cassette/..., sleep-telemetry/...). "
             "Default: PhysioNet for Sleep-EDF ($PHYSIOEX_SLEEPEDF_MIRROR overrides it), "
             "$PHYSIOEX_DODH_MIRROR / $PHYSIOEX_DODO_MIRROR for Dreem, a freshly generated local folder "
-            "for the demo."
+            "for the demo. Symlinks in a local mirror must stay inside it."
         ),
     ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Target folder; default data/raw/DATASET (under $PHYSIOEX_DATA if set)."),
     ] = None,
-    jobs: Annotated[int, typer.Option(min=1, help="Files downloaded at the same time.")] = 4,
+    jobs: Annotated[int, typer.Option(help="Files downloaded at the same time (at least 1).")] = 4,
     retries: Annotated[
-        int, typer.Option(min=0, help="Retries per request on HTTP 429/5xx and connection errors.")
+        int, typer.Option(help="Retries per request on HTTP 429/5xx, connection errors and timeouts.")
     ] = 5,
-    demo_subjects: Annotated[int, typer.Option(min=1, max=100, help="Demo only: subjects to generate.")] = 10,
-    demo_nights: Annotated[int, typer.Option(min=1, max=9, help="Demo only: nights per subject.")] = 2,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds to wait for a connection and for each read before giving up (or retrying)."
+        ),
+    ] = 60.0,
+    max_file_mb: Annotated[
+        float,
+        typer.Option(
+            help="Largest file (MB) accepted from a server that does not announce its size (Content-Length); "
+            "a body announcing its size is never accepted past it."
+        ),
+    ] = 2000.0,
+    demo_subjects: Annotated[int, typer.Option(help="Demo only: subjects to generate (1-100).")] = 10,
+    demo_nights: Annotated[int, typer.Option(help="Demo only: nights per subject (1-9).")] = 2,
     seed: Annotated[int, typer.Option(help="Demo only: generator seed (same seed, same bytes).")] = 0,
     hours: Annotated[
-        float, typer.Option(min=2.5, max=24.0, help="Demo only: length of each synthetic night (h).")
+        float, typer.Option(help="Demo only: length of each synthetic night (h, 2.5-24).")
     ] = 9.0,
     progress: Annotated[bool, typer.Option(help="Show a progress bar in bytes.")] = True,
 ) -> None:
@@ -74,34 +100,35 @@ def download(
 
     Interrupted files are resumed, files already present and verified are skipped.
 
-    The target folder's SHA256SUMS.txt then lists exactly the verified files (what preprocess reads).
+    The target folder's SHA256SUMS.txt then lists every verified file there: this subset plus what
+    earlier runs fetched (re-verified; what preprocess reads). One run per target folder at a time.
 
-    Exits with status 1 if any file failed, after all the other files finished.
+    Exits 2 on a bad parameter (nothing written), 1 if the mirror is unreachable or any file failed
+    (after all the other files finished).
     """
-    from physioex.download.run import DownloadError
+    from physioex.download.errors import DownloadInputError
     from physioex.download.run import download as run_download
-    from physioex.sources import DATASETS
 
-    if dataset not in DATASETS:
-        raise typer.BadParameter(f"unknown dataset {dataset!r}; choose one of: {', '.join(DATASETS)}")
-    try:
-        report = run_download(
-            dataset,
-            subjects=parse_ids(subjects, "subjects"),
-            nights=parse_ids(nights, "nights"),
-            mirror=mirror,
-            out=out,
-            jobs=jobs,
-            retries=retries,
-            progress=progress,
-            demo_subjects=demo_subjects,
-            demo_nights=demo_nights,
-            demo_seed=seed,
-            demo_hours=hours,
-        )
-    except DownloadError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    if not (math.isfinite(max_file_mb) and max_file_mb > 0):
+        raise DownloadInputError(f"--max-file-mb must be a positive number of MB, got {max_file_mb}")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise DownloadInputError(f"--timeout must be a positive number of seconds, got {timeout}")
+    report = run_download(
+        dataset,
+        subjects=_ids(subjects, "subjects"),
+        nights=_ids(nights, "nights"),
+        mirror=mirror,
+        out=out,
+        jobs=jobs,
+        retries=retries,
+        timeout=timeout,
+        max_file_bytes=round(max_file_mb * 1e6),
+        progress=progress,
+        demo_subjects=demo_subjects,
+        demo_nights=demo_nights,
+        demo_seed=seed,
+        demo_hours=hours,
+    )
     for problem in report.problems:
         typer.echo(f"warning: {problem}", err=True)
     for error in report.errors:

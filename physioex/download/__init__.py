@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from physioex.download.run import DownloadError, DownloadReport, download
+    from physioex.download.run import DownloadError, DownloadInputError, DownloadReport, download
 
-__all__ = ["DownloadError", "DownloadReport", "download"]
+__all__ = ["DownloadError", "DownloadInputError", "DownloadReport", "download"]
 
 
 def __getattr__(name: str) -> Any:

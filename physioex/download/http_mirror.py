@@ -1,5 +1,9 @@
 """HTTP(S) mirrors through ``requests``: retries with exponential backoff on 429/5xx and connection errors
-are urllib3's ``Retry``; ``Range`` resumes partial files; failures become errors naming the file."""
+are urllib3's ``Retry``; ``Range`` resumes partial files; failures become errors naming the file and URL.
+
+Every connect and every read has a timeout, redirects are followed up to ``MAX_REDIRECTS``, and the listing
+is read with a size bound, so no server can make a download hang or fill memory.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +20,19 @@ from urllib3.util.retry import Retry
 from physioex.download.errors import (
     NETWORK_HINT,
     FetchError,
+    HtmlPageError,
     NotFoundError,
     RangeNotSatisfiable,
     TruncatedError,
     UnreachableError,
 )
-from physioex.download.mirror import CHUNK_BYTES, Mirror, Stream
+from physioex.download.mirror import CHUNK_BYTES, LISTING_MAX_BYTES, Mirror, Stream, looks_like_html
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 """Transient statuses urllib3 retries (honouring ``Retry-After``)."""
+
+MAX_REDIRECTS = 10
+"""Redirects followed per request; more is reported as a redirect loop."""
 
 
 class HttpMirror(Mirror):
@@ -33,6 +41,7 @@ class HttpMirror(Mirror):
     def __init__(self, url: str, *, retries: int, backoff: float, timeout: float, pool: int) -> None:
         self.location = url if url.endswith("/") else url + "/"
         self.timeout = timeout
+        self.retries = retries
         retry = Retry(
             total=retries,
             connect=retries,
@@ -55,6 +64,7 @@ class HttpMirror(Mirror):
             session = self._local.session = requests.Session()
             session.mount("http://", self._adapter)
             session.mount("https://", self._adapter)
+            session.max_redirects = MAX_REDIRECTS
             # Identity encoding: the hash and the byte offsets refer to the file itself, not a gzip of it.
             session.headers.update({"Accept-Encoding": "identity", "User-Agent": "physioex-download"})
         return session
@@ -62,13 +72,27 @@ class HttpMirror(Mirror):
     def _get(self, relpath: str, headers: dict[str, str] | None = None) -> requests.Response:
         url = self.describe(relpath)
         try:
-            return self.session.get(url, headers=headers, stream=True, timeout=self.timeout)
-        except requests.ConnectionError as exc:
-            raise UnreachableError(relpath, f"cannot reach {url} ({_reason(exc)}); {NETWORK_HINT}") from exc
-        except requests.Timeout as exc:
-            raise UnreachableError(relpath, f"timed out reaching {url}; {NETWORK_HINT}") from exc
+            return self.session.get(
+                url, headers=headers, stream=True, timeout=(self.timeout, self.timeout), allow_redirects=True
+            )
+        except requests.TooManyRedirects as exc:
+            raise UnreachableError(
+                relpath, f"redirect loop at {url} (more than {MAX_REDIRECTS} redirects); check the mirror URL"
+            ) from exc
         except requests.RequestException as exc:
-            raise FetchError(relpath, f"request to {url} failed: {_reason(exc)}") from exc
+            raise UnreachableError(relpath, self._failure(url, exc)) from exc
+
+    def _failure(self, url: str, exc: requests.RequestException) -> str:
+        """One line saying why a request to ``url`` got no usable answer, and what to do."""
+        after = f" (after {self.retries} retries)" if self.retries else ""
+        if _is_read_timeout(exc):
+            return (
+                f"no answer from {url} within the {self.timeout:g} s timeout{after}; "
+                f"check the mirror, or raise --timeout"
+            )
+        if isinstance(exc, requests.ConnectionError):
+            return f"cannot reach {url} ({_reason(exc)}){after}; {NETWORK_HINT}"
+        return f"request to {url} failed: {_reason(exc)}"
 
     def read_text(self, relpath: str) -> str | None:
         response = self._get(relpath)
@@ -76,10 +100,20 @@ class HttpMirror(Mirror):
             if response.status_code in (404, 410):
                 return None
             _raise_for_status(relpath, response)
-            try:
-                return response.content.decode("utf-8", errors="replace")
-            except requests.RequestException as exc:
-                raise TruncatedError(relpath, f"truncated body from {response.url}: {_reason(exc)}") from exc
+            chunks = _body(relpath, response)
+            data = bytearray()
+            for chunk in chunks:
+                data += chunk
+                if len(data) > LISTING_MAX_BYTES:
+                    chunks.close()
+                    raise FetchError(
+                        relpath, f"{response.url} sent more than {LISTING_MAX_BYTES:,} bytes: not a listing"
+                    )
+            if looks_like_html(response.headers.get("Content-Type"), bytes(data[:512])):
+                raise HtmlPageError(
+                    relpath, f"{response.url} answered an HTML page, not the listing: check the mirror URL"
+                )
+            return data.decode("utf-8", errors="replace")
 
     def open(self, relpath: str, offset: int = 0) -> Stream:
         headers = {"Range": f"bytes={offset}-"} if offset > 0 else None
@@ -98,14 +132,25 @@ class HttpMirror(Mirror):
                 response.close()
                 raise FetchError(
                     relpath,
-                    f"server sent an unexpected Content-Range {response.headers.get('Content-Range')!r}",
+                    f"{response.url} sent an unexpected Content-Range "
+                    f"{response.headers.get('Content-Range')!r} for bytes={offset}-",
                 )
             start, size = offset, _int(m.group(3))
-        return Stream(start=start, size=size, chunks=_body(relpath, response))
+        return Stream(
+            start=start,
+            size=size,
+            chunks=_body(relpath, response),
+            where=response.url,
+            content_type=response.headers.get("Content-Type"),
+        )
 
 
 def _body(relpath: str, response: requests.Response) -> Iterator[bytes]:
-    """Body chunks; a connection cut mid-body becomes ``TruncatedError``."""
+    """Body chunks; a connection cut or a read timeout mid-body becomes ``TruncatedError``.
+
+    ``http.client`` never reads past ``Content-Length``: a longer body is cut there (and urllib3 drops the
+    connection, which still has unread bytes, instead of reusing it).
+    """
     raw = response.raw
     try:
         # read1 hands over every byte that arrived, so a cut loses nothing that reached us
@@ -133,11 +178,20 @@ def _int(text: str | None) -> int | None:
     return int(text) if text and text.isdigit() else None
 
 
+def _is_read_timeout(exc: BaseException) -> bool:
+    """A read timeout, raised directly or wrapped by urllib3 after its retries."""
+    if isinstance(exc, requests.ReadTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.ReadTimeoutError)
+
+
 _REASONS = {
     "Connection refused": "connection refused",
     "Name or service not known": "host name not found (no network or wrong URL?)",
     "Temporary failure in name resolution": "host name not found (no network or wrong URL?)",
     "Network is unreachable": "network is unreachable",
+    "RemoteDisconnected": "the server closed the connection without answering",
     "IncompleteRead": "connection closed before the end of the file",
     "Connection broken": "connection broken before the end of the file",
     "timed out": "timed out",
@@ -145,6 +199,7 @@ _REASONS = {
 
 
 def _reason(exc: BaseException) -> str:
-    """A short reason for a requests/urllib3 error (their messages nest several wrappers)."""
+    """A short one-line reason for a requests/urllib3 error (their messages nest several wrappers)."""
     text = str(exc)
-    return next((reason for marker, reason in _REASONS.items() if marker in text), text[:200])
+    reason = next((reason for marker, reason in _REASONS.items() if marker in text), text[:200])
+    return " ".join(reason.split())

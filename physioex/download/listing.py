@@ -1,4 +1,4 @@
-"""``SHA256SUMS.txt`` listings: parse, check paths, hash files, write atomically.
+"""``SHA256SUMS.txt`` listings: parse, format, check paths, hash a folder without one.
 
 Format as published by PhysioNet and ``sha256sum``: one ``<64 hex digits>  <relative path>`` per line
 (an optional ``*`` before the path marks binary mode).
@@ -6,23 +6,24 @@ Format as published by PhysioNet and ``sha256sum``: one ``<64 hex digits>  <rela
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
+from physioex.errors import InputError
+from physioex.io.hashing import sha256_file
+
 LISTING_NAME = "SHA256SUMS.txt"
 
 _LINE = re.compile(r"^([0-9a-fA-F]{64})[ \t]+\*?(.+?)\s*$")
-_CHUNK = 1 << 20
 
 
-class ListingError(ValueError):
-    """A malformed listing line."""
+class ListingError(InputError):
+    """A malformed listing line (an ``InputError``, hence also a ``ValueError``)."""
 
 
-class UnsafePathError(ValueError):
+class UnsafePathError(InputError):
     """A listing entry that is absolute or would resolve outside the target folder."""
 
 
@@ -91,28 +92,22 @@ def split_safe(root: Path, listing: Mapping[str, str]) -> tuple[dict[str, str], 
     return safe, refused
 
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of the file at ``path`` (read in 1 MiB chunks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def hash_folder(root: Path, pattern: str) -> tuple[dict[str, str], list[str]]:
+    """Listing built by hashing the files under ``root`` matching ``pattern`` (for folders without one).
 
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary sibling and ``os.replace`` (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def hash_folder(root: Path, pattern: str) -> dict[str, str]:
-    """Listing built by hashing the files under ``root`` matching ``pattern`` (for folders without one)."""
-    return {
-        p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(root.rglob(pattern)) if p.is_file()
-    }
+    Returns the listing and one refusal message per match that resolves outside ``root`` (a symlink out
+    of the mirror folder): such files are neither hashed nor listed.
+    """
+    real_root = Path(os.path.realpath(root))
+    listing: dict[str, str] = {}
+    refused: list[str] = []
+    for path in sorted(root.rglob(pattern)):
+        relpath = path.relative_to(root).as_posix()
+        real = Path(os.path.realpath(path))
+        if real_root not in real.parents:
+            refused.append(
+                f"{path}: refused: a symlink (or under one) leading outside the mirror folder {root}"
+            )
+        elif real.is_file():
+            listing[relpath] = sha256_file(real)
+    return listing, refused

@@ -13,17 +13,36 @@ from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 from urllib.request import url2pathname
 
+from physioex.download.errors import DownloadInputError
+
 CHUNK_BYTES = 1 << 20
 """Largest chunk handed over at a time (bytes)."""
+
+LISTING_MAX_BYTES = 64 << 20
+"""Largest ``SHA256SUMS.txt`` accepted (PhysioNet's whole sleep-edfx listing is about 40 kB)."""
+
+
+def looks_like_html(content_type: str | None, head: bytes) -> bool:
+    """True for a ``text/html`` media type or a body starting with ``<!DOCTYPE`` or ``<html``."""
+    if content_type and content_type.split(";")[0].strip().lower() in ("text/html", "application/xhtml+xml"):
+        return True
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:9].lower()
+    return start.startswith((b"<!doctype", b"<html"))
 
 
 @dataclass
 class Stream:
-    """An open file body: bytes from ``start`` to the end; ``size`` is the whole file's size if known."""
+    """An open file body: bytes from ``start`` to the end; ``size`` is the whole file's size if known.
+
+    ``where`` is the URL or path the bytes come from (for messages); ``content_type`` the announced media
+    type, if any (an HTML page where a binary file was expected is refused).
+    """
 
     start: int
     size: int | None
     chunks: Iterator[bytes]
+    where: str = ""
+    content_type: str | None = None
 
     def close(self) -> None:
         close = getattr(self.chunks, "close", None)
@@ -56,7 +75,11 @@ class Mirror(ABC):
 def open_mirror(
     location: str | Path, *, retries: int = 5, backoff: float = 0.5, timeout: float = 60.0, pool: int = 8
 ) -> Mirror:
-    """A mirror for ``location``: ``http(s)://`` URL, ``file://`` URL or local folder path."""
+    """A mirror for ``location``: ``http(s)://`` URL, ``file://`` URL or local folder path.
+
+    ``timeout`` (s) bounds every connect and every read of an HTTP mirror; raises ``DownloadInputError``
+    for an unsupported URL scheme.
+    """
     text = str(location)
     scheme = urlsplit(text).scheme.lower()
     if scheme in ("http", "https"):
@@ -65,11 +88,24 @@ def open_mirror(
         return HttpMirror(text, retries=retries, backoff=backoff, timeout=timeout, pool=pool)
     from physioex.download.local_mirror import LocalMirror
 
+    local = local_path(text)
+    if local is None:
+        raise DownloadInputError(
+            f"--mirror {text}: unsupported scheme {scheme!r}; "
+            "use an http(s):// or file:// URL or a local folder"
+        )
+    return LocalMirror(local)
+
+
+def local_path(location: str | Path) -> Path | None:
+    """The folder a local mirror location (path or ``file://`` URL) names, else ``None`` (HTTP)."""
+    text = str(location)
+    scheme = urlsplit(text).scheme.lower()
     if scheme == "file":
-        return LocalMirror(Path(url2pathname(urlsplit(text).path)))
+        return Path(url2pathname(urlsplit(text).path))
     if scheme and len(scheme) > 1:
-        raise ValueError(f"unsupported mirror {text!r}: use an http(s):// or file:// URL or a local folder")
-    return LocalMirror(Path(text))
+        return None
+    return Path(text)
 
 
 def join_location(location: str, subdir: str) -> str:
