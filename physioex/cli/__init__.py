@@ -69,5 +69,35 @@ _register()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a usage mistake is one ``error:`` line (exit 2), not a framed box."""
+    run_app(app)
+
+
+def run_app(application: typer.Typer) -> None:
+    """Run ``application``; Click's usage errors become one line naming the command's ``--help``.
+
+    Typer vendors its own copy of Click in recent versions, so the exceptions are recognised by class
+    name (``UsageError``, ``ClickException``, ``Abort``) rather than imported from ``click``.
+    """
+    import sys
+
+    try:
+        code = application(standalone_mode=False)
+    except Exception as exc:
+        kinds = {cls.__name__ for cls in type(exc).__mro__}
+        ctx = getattr(exc, "ctx", None)
+        if "NoArgsIsHelpError" in kinds and ctx is not None:
+            typer.echo(ctx.get_help())
+            sys.exit(0)
+        if "UsageError" in kinds:
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            typer.echo(f"error: {exc.format_message()}{hint}", err=True)  # type: ignore[attr-defined]
+            sys.exit(2)
+        if "ClickException" in kinds:
+            typer.echo(f"error: {exc.format_message()}", err=True)  # type: ignore[attr-defined]
+            sys.exit(int(getattr(exc, "exit_code", 1)))
+        if "Abort" in kinds:
+            typer.echo("Aborted.", err=True)
+            sys.exit(130)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

@@ -398,10 +398,13 @@ def _select(
 
 def _generate_demo(mirror: Path, subjects: int, nights: int, seed: int, hours: float) -> None:
     """Generate the demo mirror (the generator reuses an existing one made with the same settings)."""
+    from physioex.io.lock import output_lock
     from physioex.synth import generate_mirror
 
     try:
-        generate_mirror(mirror, subjects=subjects, nights=nights, seed=seed, hours=hours)
+        # Runs into different --out folders share the generated mirror: the second waits for the first.
+        with output_lock(mirror, wait=1800.0):
+            generate_mirror(mirror, subjects=subjects, nights=nights, seed=seed, hours=hours)
     except ValueError as exc:
         raise DownloadInputError(
             f"cannot generate the demo mirror in {mirror}: {exc} "
