@@ -9,11 +9,10 @@ from typing import Annotated
 
 import typer
 
-DATASET_HELP = (
-    "Dataset to fetch: demo (synthetic nights, offline, Sleep-EDF layout), demo-dreem (same, Dreem layout), "
-    "sleepedf-20 (Sleep-EDF SC subjects 0-19, 39 nights), sleepedf-78 (all 153 SC nights), "
-    "sleepedf-st (Sleep-EDF telemetry, 44 nights), dodh or dodo (Dreem DOD-H / DOD-O; need --mirror)."
-)
+from physioex.sources import dataset_help, mirror_help
+
+DATASET_HELP = f"Dataset to fetch: {dataset_help()}."
+"""Derived from the dataset declarations (``physioex.sources.SPECS``), like the --mirror default below."""
 
 
 def parse_ids(text: str | None, what: str = "subjects") -> list[int] | None:
@@ -62,9 +61,7 @@ def download(
         typer.Option(
             help="Where to fetch from: an http(s):// or file:// URL or a local folder holding SHA256SUMS.txt "
             "and the original tree (for Sleep-EDF: sleep-cassette/..., sleep-telemetry/...). "
-            "Default: PhysioNet for Sleep-EDF ($PHYSIOEX_SLEEPEDF_MIRROR overrides it), "
-            "$PHYSIOEX_DODH_MIRROR / $PHYSIOEX_DODO_MIRROR for Dreem, a freshly generated local folder "
-            "for the demo. Symlinks in a local mirror must stay inside it."
+            f"Default: {mirror_help()}. Symlinks in a local mirror must stay inside it."
         ),
     ] = None,
     out: Annotated[

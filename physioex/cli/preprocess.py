@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from physioex.errors import InputError
+from physioex.sources import DATASETS, channels_help, folds_help
 
 
 def _bandpass(text: str | None) -> tuple[float, float] | None:
@@ -35,8 +36,7 @@ def preprocess(
     dataset: Annotated[
         str,
         typer.Argument(
-            help="Dataset downloaded with `physioex download`: demo, demo-dreem, sleepedf-20, sleepedf-78, "
-            "sleepedf-st, dodh or dodo.",
+            help=f"Dataset downloaded with `physioex download`: {', '.join(DATASETS)}.",
             show_default=False,
         ),
     ],
@@ -53,7 +53,7 @@ def preprocess(
         str | None,
         typer.Option(
             help="Comma-separated channel names in store order, e.g. 'EEG Fpz-Cz,EOG horizontal'. "
-            "Default: EEG Fpz-Cz (Sleep-EDF), C3_M2 (Dreem)."
+            f"Default: {channels_help()}."
         ),
     ] = None,
     jobs: Annotated[int, typer.Option(help="Recordings processed in parallel (processes, at least 1).")] = 1,
@@ -85,7 +85,10 @@ def preprocess(
     subjects: Annotated[str | None, typer.Option(help="Subjects to include, e.g. 0-9. Default: all.")] = None,
     folds: Annotated[
         int | None,
-        typer.Option(help="Subject-wise folds. Default: 20 for sleepedf-20, 10 for sleepedf-78, else 5."),
+        typer.Option(
+            help=f"Subject-wise folds. Default: {folds_help()} (at most one per subject; none below 3 "
+            "subjects)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the fold assignment.")] = 0,
     compression: Annotated[

@@ -11,11 +11,14 @@ from typing import Any
 from physioex import EPOCH_SECONDS
 from physioex.errors import InputError
 from physioex.preprocess.crop import CROPS
+from physioex.sources import FORMATS, default_channels
 from physioex.store import layout
 
-DEFAULT_CHANNELS: dict[str, list[str]] = {"sleepedf": ["EEG Fpz-Cz"], "dreem": ["C3_M2"]}
-"""Default channels per source format: the literature's Fpz-Cz for Sleep-EDF; C3-M2 (present in both
-DOD-H and DOD-O, the AASM-recommended central derivation) for Dreem."""
+DEFAULT_CHANNELS: dict[str, list[str]] = {
+    fmt: list(channels) for fmt in FORMATS if (channels := default_channels(fmt)) is not None
+}
+"""Default channels per source format, as the datasets of that format declare them (``DatasetSpec``):
+the literature's Fpz-Cz for Sleep-EDF; C3-M2 (in both DOD-H and DOD-O) for Dreem."""
 
 
 @dataclass(frozen=True)

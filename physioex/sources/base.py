@@ -1,5 +1,8 @@
-"""The one small interface every raw-data source shares.
+"""The one small interface every raw-data source shares, and the declaration of a dataset.
 
+A :class:`DatasetSpec` states everything about one dataset in one place (title, reader, subjects,
+default channels and folds, default mirror, legacy PhysioEx names, the :class:`Source` class that pairs
+its files into recordings); CLI help, defaults and the legacy mapping are derived from it.
 A source knows (1) where its files live by default (a mirror URL or folder holding
 ``SHA256SUMS.txt`` and the original tree), (2) which recordings make up a subset and
 which files and checksums belong to each, and (3) which reader turns a recording into
@@ -9,11 +12,20 @@ signals and labels later (``Recording.format``).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from physioex.paths import mirror_dir
+
 log = logging.getLogger(__name__)
+
+DEFAULT_FOLDS = 5
+"""Subject-wise folds of a dataset that declares none (fewer when there are fewer subjects)."""
+
+FORMATS: tuple[str, ...] = ("sleepedf", "dreem")
+"""Readers ``physioex preprocess`` has: EDF PSG + EDF+ hypnogram, Dreem HDF5 (``physioex/preprocess/``)."""
 
 RECORDING_ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
 """A recording id is a folder name in the store: letters, digits, ``.``, ``_``, ``-`` (at most 200),
@@ -30,6 +42,22 @@ def recording_id_problem(rec_id: str) -> str | None:
         f"gives the recording id {rec_id!r}, which is not a safe store folder name (allowed: letters, "
         "digits, '.', '_', '-', not starting with '.')"
     )
+
+
+def format_ranges(ids: list[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``"0-2, 5"`` for compact messages."""
+    if not ids:
+        return "none"
+    parts: list[str] = []
+    start = prev = ids[0]
+    for i in [*ids[1:], None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if i is not None:
+            start = prev = i
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -62,14 +90,79 @@ class Selection:
         return sorted({path for rec in self.recordings for path in rec.files.values()})
 
 
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Everything physioex knows about one dataset; registered in ``physioex/sources/__init__.py``."""
+
+    name: str
+    """Command-line name, also the default folder names (``data/raw/NAME``, ``data/stores/NAME.zarr``)."""
+    title: str
+    """One line for help texts and messages, e.g. ``"Sleep-EDF-78: all 153 Sleep Cassette nights"``."""
+    source: type[Source]
+    """How the mirror's files pair into recordings: the class whose ``select`` reads the listing."""
+    format: str
+    """Reader of its recordings (one of :data:`FORMATS`), stored as ``Recording.format``."""
+    channels: tuple[str, ...]
+    """Default channels in store order (``physioex preprocess --channels``)."""
+    folds: int = DEFAULT_FOLDS
+    """Default number of subject-wise folds (``--folds``), capped at the number of subjects."""
+    subjects: tuple[int, ...] | None = None
+    """Subject ids of this subset (Sleep-EDF-20: 0-19); None: every subject the listing holds."""
+    folder: str = ""
+    """Where its files sit in the mirror tree: a listing folder (Sleep-EDF ``sleep-cassette``) or, for
+    Dreem, a sub-folder with its own ``SHA256SUMS.txt`` (``dreem`` inside the demo mirror)."""
+    prefix: str = ""
+    """File-name prefix of its recordings (Sleep-EDF: ``SC4`` cassette, ``ST7`` telemetry)."""
+    mirror: str = ""
+    """Default mirror URL or folder (``""``: none public, ``--mirror`` needed); for a generated dataset,
+    the name of its folder under ``data/mirror/``."""
+    mirror_env: str | None = None
+    """Environment variable that overrides ``mirror`` (an institutional copy, a local folder)."""
+    generated: bool = False
+    """``download`` generates the mirror locally first (the offline demo) when no ``--mirror`` is given."""
+    legacy: tuple[tuple[str, str | None], ...] = ()
+    """Original PhysioEx ``(--dataset, --version)`` pairs naming it (version None: none needed)."""
+
+    def default_mirror(self) -> str:
+        """``$mirror_env`` if set, else ``mirror``; a generated dataset's is its folder in ``data/mirror``."""
+        if self.generated:
+            return str(mirror_dir(self.mirror))
+        return (os.environ.get(self.mirror_env) if self.mirror_env else None) or self.mirror
+
+    def make(self) -> Source:
+        """A fresh source object for this dataset."""
+        return self.source(self)
+
+
 class Source(ABC):
     """A dataset that ``physioex download`` can fetch and ``physioex preprocess`` can read."""
 
-    name: str
-    default_mirror: str
-    """URL (``https://``, ``file://``) or local folder holding the original tree."""
     checksum_file: str = "SHA256SUMS.txt"
     """Listing at the mirror root: one ``<sha256> <relative path>`` per line."""
+
+    def __init__(self, spec: DatasetSpec) -> None:
+        self.spec = spec
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec.name!r})"
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    @property
+    def generated(self) -> bool:
+        """``download`` generates the mirror first when no ``--mirror`` is given."""
+        return self.spec.generated
+
+    @property
+    def default_mirror(self) -> str:
+        """URL (``https://``, ``file://``) or local folder holding the original tree; ``""`` if none."""
+        return self.spec.default_mirror()
 
     @abstractmethod
     def select(

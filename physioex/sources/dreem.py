@@ -7,12 +7,10 @@ local folder holding the ``.h5`` files and a ``SHA256SUMS.txt``. Each record is 
 
 from __future__ import annotations
 
-import os
-
-from physioex.sources.base import Recording, Selection, Source
+from physioex.sources.base import DatasetSpec, Recording, Selection, Source
 
 NO_PUBLIC_MIRROR = (
-    "{title} has no public download location any more: Dreem's original S3 buckets were removed "
+    "{name} ({title}) has no public download location any more: Dreem's original S3 buckets were removed "
     "in 2025. Pass --mirror URL-or-folder (a folder or web address holding the <uuid>.h5 files "
     "and, for web addresses, a SHA256SUMS.txt made with `sha256sum *.h5 > SHA256SUMS.txt`), "
     "or set the environment variable {env}."
@@ -25,29 +23,23 @@ class DreemSource(Source):
     listing_from_glob = "*.h5"
     """A local mirror folder without ``SHA256SUMS.txt`` gets its listing by hashing these files."""
 
-    def __init__(self, name: str, *, title: str, env: str | None = None, subdir: str = "") -> None:
-        self.name = name
-        self.title = title
-        self.env = env
-        self.mirror_subdir = subdir
+    def __init__(self, spec: DatasetSpec) -> None:
+        super().__init__(spec)
+        self.env = spec.mirror_env
+        self.mirror_subdir = spec.folder
         """Sub-folder of the mirror that holds the Dreem tree (``"dreem"`` inside the demo mirror)."""
-
-    def __repr__(self) -> str:
-        return f"DreemSource({self.name!r})"
-
-    @property
-    def default_mirror(self) -> str:  # type: ignore[override]
-        """``$PHYSIOEX_<NAME>_MIRROR`` if set, else ``""`` (no public mirror exists)."""
-        return os.environ.get(self.env, "") if self.env else ""
 
     def missing_mirror_message(self) -> str:
         """Why there is no default mirror and what to provide instead."""
-        return NO_PUBLIC_MIRROR.format(title=self.title, env=self.env or "(none)")
+        return NO_PUBLIC_MIRROR.format(name=self.name, title=self.title, env=self.env or "(none)")
 
     def select(
         self, listing: dict[str, str], subjects: list[int] | None = None, nights: list[int] | None = None
     ) -> Selection:
-        """Every ``.h5`` entry is one record (subject = UUID, night 1); pick by sorted index."""
+        """Every ``.h5`` entry is one record (subject = UUID, night 1); pick by sorted index.
+
+        Without ``subjects``, the spec's ``subjects`` (record indices) if it has any, else every record.
+        """
         records = sorted(
             (
                 Recording(
@@ -55,7 +47,7 @@ class DreemSource(Source):
                     subject=path.rpartition("/")[2].removesuffix(".h5"),
                     night=1,
                     files={"h5": path},
-                    format="dreem",
+                    format=self.spec.format,
                 )
                 for path in listing
                 if path.endswith(".h5")
@@ -64,6 +56,8 @@ class DreemSource(Source):
         )
         if nights is not None and 1 not in nights:
             records = []
+        if subjects is None and self.spec.subjects is not None:
+            subjects = list(self.spec.subjects)
         if subjects is not None:
             bad = sorted(i for i in set(subjects) if not 0 <= i < len(records))
             if bad:
@@ -73,3 +67,26 @@ class DreemSource(Source):
                 )
             records = [records[i] for i in sorted(set(subjects))]
         return Selection(recordings=records)
+
+
+SPECS: tuple[DatasetSpec, ...] = (
+    DatasetSpec(
+        name="dodo",
+        title="Dreem Open Dataset DOD-O, 55 patients with obstructive sleep apnea",
+        source=DreemSource,
+        format="dreem",
+        channels=("C3_M2",),
+        mirror_env="PHYSIOEX_DODO_MIRROR",
+        legacy=(("dreem", "dodo"),),
+    ),
+    DatasetSpec(
+        name="dodh",
+        title="Dreem Open Dataset DOD-H, 25 healthy adults",
+        source=DreemSource,
+        format="dreem",
+        channels=("C3_M2",),
+        mirror_env="PHYSIOEX_DODH_MIRROR",
+        legacy=(("dreem", "dodh"),),
+    ),
+)
+"""Dreem's datasets: no public mirror left; C3-M2, in both and the AASM-recommended central derivation."""

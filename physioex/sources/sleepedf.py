@@ -7,11 +7,9 @@ reverse, is reported in :attr:`Selection.problems` rather than silently dropped.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable
 
-from physioex.sources.base import Recording, Selection, Source
+from physioex.sources.base import DatasetSpec, Recording, Selection, Source, format_ranges
 
 PHYSIONET_MIRROR = "https://physionet.org/files/sleep-edfx/1.0.0/"
 """PhysioNet's own copy; any mirror holding the same tree (``SHA256SUMS.txt``, folders) works."""
@@ -21,30 +19,16 @@ MIRROR_ENV = "PHYSIOEX_SLEEPEDF_MIRROR"
 
 
 class SleepEDFSource(Source):
-    """A subset of one Sleep-EDF study (SC or ST), optionally restricted to some subjects."""
+    """A subset of one Sleep-EDF study (SC or ST, ``spec.folder``/``spec.prefix``), maybe some subjects."""
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        folder: str = "sleep-cassette",
-        prefix: str = "SC4",
-        preset_subjects: Iterable[int] | None = None,
-        default_mirror: str | None = None,
-    ) -> None:
-        self.name = name
-        self.folder = folder.strip("/")
-        self.prefix = prefix
-        self.preset_subjects = None if preset_subjects is None else sorted(set(preset_subjects))
-        self._default_mirror = default_mirror
-        p = re.escape(prefix)
+    def __init__(self, spec: DatasetSpec) -> None:
+        super().__init__(spec)
+        self.folder = spec.folder.strip("/")
+        self.prefix = spec.prefix
+        self.preset_subjects = None if spec.subjects is None else sorted(set(spec.subjects))
+        p = re.escape(spec.prefix)
         self._psg = re.compile(rf"^({p}(\d\d)(\d)[A-Z])0-PSG\.edf$")
         self._hyp = re.compile(rf"^({p}(\d\d)(\d)[A-Z])[A-Z0-9]-Hypnogram\.edf$")
-
-    @property
-    def default_mirror(self) -> str:  # type: ignore[override]
-        """``$PHYSIOEX_SLEEPEDF_MIRROR`` if set, else PhysioNet (unless given at construction)."""
-        return self._default_mirror or os.environ.get(MIRROR_ENV) or PHYSIONET_MIRROR
 
     def __repr__(self) -> str:
         return f"SleepEDFSource({self.name!r}, folder={self.folder!r})"
@@ -95,7 +79,7 @@ class SleepEDFSource(Source):
                     subject=str(subject),
                     night=night,
                     files={"psg": psg, "hypnogram": hyps[key][0]},
-                    format="sleepedf",
+                    format=self.spec.format,
                 )
             )
         if subjects is not None:
@@ -103,7 +87,7 @@ class SleepEDFSource(Source):
             if missing:
                 raise ValueError(
                     f"{self.name}: subjects {', '.join(map(str, missing))} are not in the listing "
-                    f"(subjects present: {_ranges(sorted(present))})"
+                    f"(subjects present: {format_ranges(sorted(present))})"
                 )
         return selection
 
@@ -115,22 +99,50 @@ class SleepEDFSource(Source):
             if outside:
                 raise ValueError(
                     f"{self.name}: subjects {', '.join(map(str, outside))} are outside this preset "
-                    f"(subjects {_ranges(self.preset_subjects)}); use a larger preset such as sleepedf-78"
+                    f"(subjects {format_ranges(self.preset_subjects)}); use a larger preset such as "
+                    "sleepedf-78"
                 )
         return set(subjects)
 
 
-def _ranges(ids: list[int]) -> str:
-    """``[0, 1, 2, 5]`` -> ``"0-2, 5"`` for compact messages."""
-    if not ids:
-        return "none"
-    parts: list[str] = []
-    start = prev = ids[0]
-    for i in [*ids[1:], None]:
-        if i is not None and i == prev + 1:
-            prev = i
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if i is not None:
-            start = prev = i
-    return ", ".join(parts)
+SPECS: tuple[DatasetSpec, ...] = (
+    DatasetSpec(
+        name="sleepedf-20",
+        title="Sleep-EDF-20: the 2013 Sleep Cassette subset of the papers, 39 nights",
+        source=SleepEDFSource,
+        format="sleepedf",
+        channels=("EEG Fpz-Cz",),
+        folds=20,
+        subjects=tuple(range(20)),
+        folder="sleep-cassette",
+        prefix="SC4",
+        mirror=PHYSIONET_MIRROR,
+        mirror_env=MIRROR_ENV,
+        legacy=(("sleep_physionet", "2013"), ("sleepedf", "2013")),
+    ),
+    DatasetSpec(
+        name="sleepedf-78",
+        title="Sleep-EDF-78: all 153 Sleep Cassette nights of 78 subjects",
+        source=SleepEDFSource,
+        format="sleepedf",
+        channels=("EEG Fpz-Cz",),
+        folds=10,
+        folder="sleep-cassette",
+        prefix="SC4",
+        mirror=PHYSIONET_MIRROR,
+        mirror_env=MIRROR_ENV,
+        legacy=(("sleep_physionet", "2018"), ("sleepedf", "2018")),
+    ),
+    DatasetSpec(
+        name="sleepedf-st",
+        title="Sleep-EDF Sleep Telemetry: 44 nights of 22 subjects",
+        source=SleepEDFSource,
+        format="sleepedf",
+        channels=("EEG Fpz-Cz",),
+        folder="sleep-telemetry",
+        prefix="ST7",
+        mirror=PHYSIONET_MIRROR,
+        mirror_env=MIRROR_ENV,
+    ),
+)
+"""Sleep-EDF's datasets: the literature's Fpz-Cz channel and folds (design.md section 1)."""

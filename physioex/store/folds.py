@@ -13,11 +13,7 @@ from typing import Any
 
 import numpy as np
 
-FOLD_PRESETS: dict[str, int] = {"sleepedf-20": 20, "sleepedf-78": 10}
-"""Folds used in the literature (design.md section 1): one subject per test fold for Sleep-EDF-20."""
-
-DEFAULT_FOLDS = 5
-"""Folds for datasets without a preset (fewer when there are fewer subjects)."""
+from physioex.sources import default_folds
 
 VALID_FRACTION = 0.1
 """Share of the non-test subjects drawn for validation (at least one)."""
@@ -55,13 +51,13 @@ def sort_subjects(subjects: Iterable[str]) -> list[str]:
 
 
 def default_n_folds(dataset: str, n_subjects: int) -> int:
-    """Preset for ``dataset`` (20 for sleepedf-20, 10 for sleepedf-78, else 5), capped at ``n_subjects``.
+    """The dataset's declared folds (``DatasetSpec.folds``; 5 if unknown), capped at ``n_subjects``.
 
     Returns 0 when there are fewer than 3 subjects (no train/valid/test split is possible).
     """
     if n_subjects < 3:
         return 0
-    return min(FOLD_PRESETS.get(dataset, DEFAULT_FOLDS), n_subjects)
+    return min(default_folds(dataset), n_subjects)
 
 
 def make_folds(subjects: Iterable[str], k: int, seed: int = 0) -> list[Fold]:
