@@ -10,23 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from physioex.errors import InputError, RunError
 from physioex.paths import data_root, raw_dir, store_path
 
 EXPERIMENTS: tuple[str, ...] = ("chambon2018", "tinysleepnet")
 """Valid ``--experiment`` values: the models of this package."""
 
-_SLEEPEDF = {"2013": "sleepedf-20", "2018": "sleepedf-78"}
-DATASETS: dict[str, dict[str | None, str]] = {
-    "sleep_physionet": dict(_SLEEPEDF),
-    "sleepedf": dict(_SLEEPEDF),
-    "dreem": {"dodo": "dodo", "dodh": "dodh"},
-    "demo": {None: "demo", "demo": "demo"},
-}
-"""``--dataset`` -> ``--version`` -> physioex dataset name (``None``: no version needed)."""
 
-
-class OriginalInvocationError(ValueError):
-    """An ``--experiment``/``--dataset``/``--version`` value this pipeline does not know."""
+class OriginalInvocationError(InputError):
+    """An ``--experiment``/``--dataset``/``--version`` value this pipeline does not know (exit 2)."""
 
 
 def resolve(experiment: str, dataset: str, version: str | None) -> tuple[str, str]:
@@ -36,28 +28,28 @@ def resolve(experiment: str, dataset: str, version: str | None) -> tuple[str, st
         raise OriginalInvocationError(
             f"unknown --experiment {experiment!r}; valid experiments: {', '.join(EXPERIMENTS)}"
         )
-    ds = dataset.strip().lower()
-    if ds not in DATASETS:
-        raise OriginalInvocationError(f"unknown --dataset {dataset!r}; valid datasets: {', '.join(DATASETS)}")
-    versions = DATASETS[ds]
-    key = None if version is None else str(version).strip().lower()
-    if key not in versions:
-        named = [v for v in versions if v is not None]
-        need = "needs --version" if key is None else f"has no --version {version!r}"
-        raise OriginalInvocationError(f"--dataset {dataset} {need}; valid versions: {', '.join(named)}")
-    return exp, versions[key]
+    from physioex.sources import find_legacy
+
+    try:
+        return exp, find_legacy(dataset, version)
+    except ValueError as exc:
+        raise OriginalInvocationError(str(exc)) from None
+
+
+def _joined(text: str) -> str:
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())[:400]
 
 
 def ensure_store(dataset: str, *, progress: bool = True) -> Path:
     """The dataset's default store, downloading and preprocessing only what is missing."""
     from physioex.store import open_store
-    from physioex.store.reader import StoreError
+    from physioex.store.errors import StoreNotFoundError
 
     store = store_path(dataset)
     try:
         if open_store(store).recordings:
             return store
-    except StoreError:
+    except StoreNotFoundError:  # a damaged store is an error, not a reason to rebuild it silently
         pass
     raw = raw_dir(dataset)
     if not (raw / "SHA256SUMS.txt").is_file():
@@ -65,12 +57,12 @@ def ensure_store(dataset: str, *, progress: bool = True) -> Path:
 
         report = download(dataset, out=raw, progress=progress)
         if not report.ok:
-            raise RuntimeError(f"download of {dataset} incomplete:\n{report.summary()}")
+            raise RunError(f"download of {dataset} incomplete: {_joined(report.summary())}; run it again")
     from physioex.preprocess.run import preprocess
 
     report = preprocess(dataset, raw=raw, out=store, progress=progress)
     if not report.ok:
-        raise RuntimeError(f"preprocessing of {dataset} incomplete:\n{report.summary()}")
+        raise RunError(f"preprocessing of {dataset} incomplete: {_joined(report.summary())}; run it again")
     return store
 
 
@@ -83,10 +75,19 @@ def train_original(
     progress: bool = True,
     **train_options: Any,
 ) -> list[dict[str, Any]]:
-    """The original invocation: resolve names, make sure the store exists, train (``physioex.train.fit``)."""
-    from physioex.train.fit import train
+    """The original invocation: resolve names, check the training options, make sure the store exists
+    (downloading and preprocessing only what is missing), then train (``physioex.train.fit``)."""
+    import inspect
+
+    from physioex.train.config import DEFAULT_PARAMS
+    from physioex.train.fit import check_fold, train, train_config
 
     model, name = resolve(experiment, dataset, version)
+    named = inspect.signature(train).parameters
+    overrides = {k: v for k, v in train_options.items() if k not in named}
+    cli = train_options.get("overrides_from", "api")
+    train_config(train_options.get("params", DEFAULT_PARAMS), model, overrides, cli)
+    check_fold(train_options.get("fold", 0), "--fold" if cli == "cli" else "train(fold=...)")
     store = ensure_store(name, progress=progress)
     out = out or data_root() / "models" / name / model
     return train(store, model=model, out=out, progress=progress, **train_options)

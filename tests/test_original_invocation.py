@@ -80,7 +80,7 @@ def test_unknown_values_list_the_valid_ones(args: list[str], listed: str) -> Non
     from physioex.cli import app
 
     result = CliRunner().invoke(app, ["train", *args])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad --experiment/--dataset/--version is bad input
     assert listed in result.output
 
 

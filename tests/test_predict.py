@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from physioex.errors import InputError
 from physioex.train.checkpoint import CheckpointError
 from physioex.train.fit import train
 from physioex.train.predict import parse_channel_map, predict
@@ -81,8 +82,9 @@ def test_resampled_psg_with_other_channel_names(checkpoint: Path, tmp_path: Path
     sig200 = np.interp(np.arange(sig100.size * 2) / 200.0, t100, sig100)
     a = write_edf(tmp_path / "a.edf", {"EEG Fpz-Cz": sig100, "ECG": np.zeros_like(sig100)}, 100.0)
     b = write_edf(tmp_path / "b.edf", {"ECG": np.zeros_like(sig200), "Fpz": sig200}, 200.0)
-    ra = predict(a, checkpoint, out=tmp_path / "a.csv")
-    rb = predict(b, checkpoint, out=tmp_path / "b.csv", channel_map={"EEG Fpz-Cz": "Fpz"})
+    # (out=a.csv would put the EDF+ annotations on a.edf, the PSG itself: refused, see test_inputs.py)
+    ra = predict(a, checkpoint, out=tmp_path / "a-hypnogram.csv")
+    rb = predict(b, checkpoint, out=tmp_path / "b-hypnogram.csv", channel_map={"EEG Fpz-Cz": "Fpz"})
     assert ra["n_epochs"] == rb["n_epochs"] == 24
     import pandas as pd
 
@@ -101,7 +103,7 @@ def test_bad_psg_and_channel_map(checkpoint: Path, tmp_path: Path) -> None:
     bad.write_bytes(b"0       this is not an EDF header")
     with pytest.raises(ValueError, match="broken.edf: cannot be read as EDF"):
         predict(bad, checkpoint, out=tmp_path / "x.csv")
-    with pytest.raises(FileNotFoundError, match="nowhere.edf"):
+    with pytest.raises(InputError, match="nowhere.edf: does not exist"):
         predict(tmp_path / "nowhere.edf", checkpoint)
     assert parse_channel_map(["EEG Fpz-Cz=Fpz", "EOG horizontal = E1-M2,EMG=Chin"]) == {
         "EEG Fpz-Cz": "Fpz",
@@ -136,4 +138,4 @@ def test_cli_predict_prints_summary(checkpoint: Path, tmp_path: Path) -> None:
     assert "10 epochs scored (5.0 min)" in r.output and "sleep efficiency" in r.output
     assert (tmp_path / "h.csv").is_file() and (tmp_path / "h.edf").is_file()
     r = CliRunner().invoke(app, ["predict", str(psg), "--checkpoint", str(checkpoint)])
-    assert r.exit_code == 1 and "lacks channel" in r.output
+    assert r.exit_code == 2 and "lacks channel" in r.output

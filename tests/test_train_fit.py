@@ -98,7 +98,7 @@ def test_bad_checkpoints_are_rejected_clearly(tmp_path: Path, trained: Path, sto
         load_checkpoint(tmp_path / "missing.ckpt")
     junk = tmp_path / "junk.ckpt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="junk.ckpt is not a readable"):
+    with pytest.raises(CheckpointError, match="junk.ckpt: not a readable"):
         load_checkpoint(junk)
     other = tmp_path / "other.ckpt"
     torch.save({"state_dict": {}, "hyper_parameters": {"lr": 1.0}}, other)
@@ -192,7 +192,7 @@ def test_cli_train_and_test(store: Path, tmp_path: Path) -> None:
             str(tmp_path / "m2"),
         ],
     )
-    assert r.exit_code == 1 and "fold 7 does not exist" in r.output
+    assert r.exit_code == 2 and "--fold: fold 7 does not exist" in r.output
 
 
 def test_class_weights_and_conv_l2_options() -> None:

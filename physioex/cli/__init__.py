@@ -43,12 +43,14 @@ def _root(
 ) -> None:
     """Explainable deep-learning sleep staging."""
     if preset is not None:
-        from physioex.presets import load_preset
+        from physioex.errors import InputError
+        from physioex.presets import load_preset, preset_commands
 
-        try:
-            ctx.default_map = load_preset(preset)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--preset") from None
+        try:  # every section and key is checked against the commands' real options
+            ctx.default_map = load_preset(preset, preset_commands(ctx.command))
+        except InputError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
 
 
 def _register() -> None:

@@ -29,7 +29,7 @@ def predict(
     batch_size: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Windows per inference batch. Default: ~48 epochs on CPU (fastest), 64 on GPU."
+            help="Windows per inference batch (>= 1). Default: ~48 epochs on CPU (fastest), 64 on GPU."
         ),
     ] = None,
 ) -> None:
@@ -38,23 +38,20 @@ def predict(
     The channels the model was trained on are read from the PSG (resampled if the rate differs)
     and normalised exactly as at training. Writes a CSV (onset_s, duration_s, stage,
     p_W..p_REM, one row per 30-s epoch) and an EDF+ annotation file, then prints total sleep
-    time, sleep efficiency and minutes per stage.
+    time, sleep efficiency and minutes per stage. No output may be the PSG or the checkpoint.
     """
+
     from physioex.train.predict import parse_channel_map
     from physioex.train.predict import predict as run_predict
 
-    try:
-        r = run_predict(
-            psg,
-            checkpoint,
-            out=out,
-            edf_out=edf_out,
-            channel_map=parse_channel_map(channel_map),
-            batch_size=batch_size,
-        )
-    except (ValueError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    r = run_predict(
+        psg,
+        checkpoint,
+        out=out,
+        edf_out=edf_out,
+        channel_map=parse_channel_map(channel_map),
+        batch_size=batch_size,
+    )
     s = r["summary"]
     stages = "  ".join(
         f"{k[:-4]} {v:.1f}"

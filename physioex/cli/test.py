@@ -27,7 +27,7 @@ def test(
     batch_size: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Windows per inference batch. Default: ~48 epochs on CPU (fastest), 64 on GPU."
+            help="Windows per inference batch (>= 1). Default: ~48 epochs on CPU (fastest), 64 on GPU."
         ),
     ] = None,
     plots: Annotated[
@@ -39,18 +39,13 @@ def test(
 
     Metrics are pooled over all test epochs (of all folds with --fold all), as in the literature,
     with per-class F1 (W, N1, N2, N3, REM), the confusion matrix and a per-night table.
-    Unscored and movement epochs are left out.
+    Unscored and movement epochs are left out. --out may not be, hold or lie inside --store or
+    --checkpoint.
     """
-    from physioex.store.reader import StoreError as ReaderError
+
     from physioex.train.evaluate import test as run_test
 
-    try:
-        m = run_test(
-            checkpoint, store, fold=fold, out=out, batch_size=batch_size, plots=plots, progress=progress
-        )
-    except (ValueError, FileNotFoundError, ReaderError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    m = run_test(checkpoint, store, fold=fold, out=out, batch_size=batch_size, plots=plots, progress=progress)
     per_class = ", ".join(f"{k} {v:.3f}" for k, v in m["f1_per_class"].items())
     typer.echo(
         f"{m['n_recordings']} nights, {m['n_epochs']} epochs: accuracy {m['accuracy']:.3f}, "

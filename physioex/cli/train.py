@@ -63,13 +63,13 @@ def train(
         str | None,
         typer.Option(help="Store channels to use, comma-separated, e.g. 'EEG Fpz-Cz'. Default: all."),
     ] = None,
-    seq_len: Annotated[int | None, typer.Option(min=1, help="Epochs per sequence (L).")] = None,
-    batch_size: Annotated[int | None, typer.Option(min=1, help="Sequences per training batch.")] = None,
+    seq_len: Annotated[int | None, typer.Option(help="Epochs per sequence (L).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Sequences per training batch.")] = None,
     max_epochs: Annotated[
-        int | None, typer.Option(min=1, help="Maximum passes over the training data.")
+        int | None, typer.Option(help="Maximum passes over the training data (>= 1).")
     ] = None,
     patience: Annotated[
-        int | None, typer.Option(min=1, help="Stop after this many passes without validation macro-F1 gain.")
+        int | None, typer.Option(help="Stop after this many passes without validation macro-F1 gain (>= 1).")
     ] = None,
     lr: Annotated[float | None, typer.Option(help="Adam learning rate.")] = None,
     normalisation: Annotated[
@@ -79,11 +79,11 @@ def train(
     augment: Annotated[
         bool | None, typer.Option("--augment/--no-augment", help="Signal shift and random sequence start.")
     ] = None,
-    num_workers: Annotated[int | None, typer.Option(min=0, help="Data-loading worker processes.")] = None,
+    num_workers: Annotated[int | None, typer.Option(help="Data-loading worker processes.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (same seed, same run).")] = None,
     accelerator: Annotated[str, typer.Option(help="Lightning accelerator: cpu, gpu, mps, auto.")] = "cpu",
     devices: Annotated[str, typer.Option(help="Lightning devices: 1, 4, 'auto', '0,1'.")] = "1",
-    num_nodes: Annotated[int, typer.Option(min=1, help="Machines for multi-node DDP.")] = 1,
+    num_nodes: Annotated[int, typer.Option(help="Machines for multi-node DDP.")] = 1,
     strategy: Annotated[
         str, typer.Option(help="Lightning strategy: auto, ddp, ddp_spawn, fsdp ...")
     ] = "auto",
@@ -106,9 +106,10 @@ def train(
     The original PhysioEx invocation also works: `train --experiment chambon2018 --dataset
     sleep_physionet --version 2018` downloads and preprocesses what is missing, then trains.
     """
-    from physioex.store.reader import StoreError as ReaderError
 
-    dev: str | int = int(devices) if devices.isdigit() else devices
+    from physioex.errors import InputError
+
+    dev: str | int = int(devices) if devices.strip().isdigit() else devices.strip()
     options = dict(
         fold=fold,
         params=params,
@@ -119,6 +120,7 @@ def train(
         strategy=strategy,
         precision=precision,
         progress=progress,
+        overrides_from="cli",
         channels=_split(channels),
         seq_len=seq_len,
         batch_size=batch_size,
@@ -130,25 +132,22 @@ def train(
         num_workers=num_workers,
         seed=seed,
     )
-    try:
-        if experiment is not None or dataset is not None:
-            from physioex.original import train_original
+    if experiment is not None or dataset is not None:
+        from physioex.original import train_original
 
-            if experiment is None or dataset is None or store is not None or model is not None:
-                raise ValueError(
-                    "the original invocation is `train --experiment MODEL --dataset DATASET --version V` "
-                    "(without --store/--model); or use `--store STORE --model MODEL`"
-                )
-            summaries = train_original(experiment, dataset, version, out=out, **options)
-        else:
-            from physioex.train.fit import train as run_train
+        if experiment is None or dataset is None or store is not None or model is not None:
+            raise InputError(
+                "--experiment/--dataset: the original invocation is `train --experiment MODEL "
+                "--dataset DATASET --version V` (without --store/--model); "
+                "or use `--store STORE --model MODEL`"
+            )
+        summaries = train_original(experiment, dataset, version, out=out, **options)
+    else:
+        from physioex.train.fit import train as run_train
 
-            if store is None:
-                raise ValueError("give --store STORE (or the original --experiment/--dataset/--version)")
-            summaries = run_train(store, model=model, out=out or Path("models"), **options)
-    except (ValueError, FileNotFoundError, ReaderError, RuntimeError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        if store is None:
+            raise InputError("--store: missing; give --store STORE (or --experiment/--dataset/--version)")
+        summaries = run_train(store, model=model, out=out or Path("models"), **options)
     for s in summaries:
         f1 = "n/a" if s["best_val_f1"] is None else f"{s['best_val_f1']:.3f}"
         typer.echo(
@@ -159,6 +158,9 @@ def train(
 
 def main() -> None:
     """The `train` console script of the original PhysioEx README: the same command as `physioex train`."""
+    from physioex.cli import run_app
+    from physioex.cli.errors import reports_errors
+
     app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False, rich_markup_mode="markdown")
-    app.command()(train)
-    app()
+    app.command()(reports_errors(train))
+    run_app(app)

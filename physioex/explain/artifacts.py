@@ -12,11 +12,32 @@ from typing import Any
 
 import numpy as np
 
+from physioex.errors import InputError
 from physioex.explain.attribute import RecordingExplanation
 
 ZARR_NAME = "attributions.zarr"
+RUN_FILE = "run.json"
+"""Written into every explain output folder: how a folder is recognised as one (safe to replace)."""
 CHUNK_EPOCHS = 64
 """Epochs per chunk: few files (DVC hashes each one) while a single epoch still reads quickly."""
+
+
+def check_outputs(out: Path, metrics: str | Path | None, inputs: list[str | Path]) -> None:
+    """Refuse (``InputError``) an output folder or metrics file that is, holds or lies inside an input
+    (store, checkpoint), a metrics path that is a folder, and an existing ``out`` that is a file or a
+    non-empty folder other than a previous explain run (``out`` is replaced as a whole)."""
+    from physioex.train import checks
+
+    checks.output_dir(out, "--out")
+    checks.not_an_input(out, "--out", inputs)
+    if out.is_dir() and any(out.iterdir()) and not (out / RUN_FILE).is_file():
+        raise InputError(
+            f"--out {out}: is a non-empty folder that is not an explain output (no {RUN_FILE}); it would be "
+            "replaced as a whole, so choose a new or empty folder"
+        )
+    if metrics is not None:
+        checks.output_file(metrics, "--metrics")
+        checks.not_an_input(metrics, "--metrics", inputs)
 
 
 @contextmanager

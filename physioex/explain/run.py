@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import warnings
 from pathlib import Path
@@ -19,14 +18,70 @@ from typing import Any
 import numpy as np
 
 from physioex import EPOCH_SECONDS, STAGES
+from physioex.errors import InputError, PhysioexError, RunError
 from physioex.explain.bands import BAND_NAMES
 from physioex.explain.methods import BASELINES, METHODS, MethodConfig
 
 log = logging.getLogger(__name__)
 
 
-class ExplainError(ValueError):
-    """The inputs of an explain run do not fit together (checkpoint vs store, unknown names...)."""
+class ExplainError(InputError):
+    """The inputs of an explain run do not fit together (checkpoint vs store, unknown names...): exit 2."""
+
+
+class NothingExplainedError(ExplainError, RunError):
+    """Every selected recording failed (corrupt data): the run failed, exit 1; still an ``ExplainError``."""
+
+    exit_code = 1
+
+
+def check_parameters(
+    *,
+    method: str,
+    target: str,
+    baseline: str,
+    baseline_bands: tuple[str, ...],
+    output: str,
+    fold: int | None,
+    recordings: list[str] | None,
+    max_epochs: int | None,
+    config: MethodConfig,
+    check_epochs: int,
+    randomisation_threshold: float,
+    epochs_per_batch: int,
+) -> None:
+    """Refuse (``ExplainError`` naming the option) any parameter ``explain`` cannot run with."""
+    from physioex.train import checks
+
+    def check(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            raise ExplainError(str(exc)) from None
+
+    check(checks.choice, method, "--method", METHODS)
+    check(checks.choice, target, "--target", ("predicted", "true"))
+    check(checks.choice, baseline, "--baseline", BASELINES)
+    check(checks.choice, output, "--output", ("probability", "logit"))
+    if isinstance(baseline_bands, str) or not baseline_bands:
+        raise ExplainError(
+            f"--baseline-band: give one or more of {', '.join(BAND_NAMES)}, got {baseline_bands!r}"
+        )
+    for band in baseline_bands:
+        check(checks.choice, band, "--baseline-band", BAND_NAMES)
+    if fold is not None:
+        check(checks.integer, fold, "--fold", 0)
+    if recordings is not None and (
+        isinstance(recordings, str) or not all(isinstance(r, str) and r for r in recordings)
+    ):
+        raise ExplainError(f"--recordings: must be a list of recording ids, got {recordings!r}")
+    if max_epochs is not None:
+        check(checks.integer, max_epochs, "--max-epochs", 1)
+    check(checks.integer, config.n_steps, "--n-steps", 2)
+    check(checks.integer, check_epochs, "--check-epochs", 1)
+    check(checks.integer, epochs_per_batch, "explain(epochs_per_batch=...)", 1)
+    check(checks.number, config.occlusion_window_s, "MethodConfig.occlusion_window_s", 0.0, exclusive=True)
+    check(checks.number, randomisation_threshold, "explain(randomisation_threshold=...)", -1.0, maximum=1.0)
 
 
 def default_out(fold: int | None) -> Path:
@@ -66,23 +121,37 @@ def explain(
     """
     from tqdm.auto import tqdm
 
-    from physioex.explain.artifacts import atomic_dir, open_output_store, write_recording
+    from physioex.explain.artifacts import atomic_dir, check_outputs, open_output_store, write_recording
     from physioex.explain.faithfulness import randomised_copy, sample_epochs
     from physioex.explain.plots import Example
     from physioex.explain.summaries import StageSummary
     from physioex.store import open_store
+    from physioex.train import checks
     from physioex.train.checkpoint import load_checkpoint
 
-    if method not in METHODS:
-        raise ExplainError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-    if baseline not in BASELINES:
-        raise ExplainError(f"unknown baseline {baseline!r}; choose from {', '.join(BASELINES)}")
-    if target not in ("predicted", "true"):
-        raise ExplainError(f"target must be 'predicted' or 'true', got {target!r}")
     config = config or MethodConfig()
+    check_parameters(
+        method=method,
+        target=target,
+        baseline=baseline,
+        baseline_bands=tuple(baseline_bands) if not isinstance(baseline_bands, str) else baseline_bands,
+        output=output,
+        fold=fold,
+        recordings=recordings,
+        max_epochs=max_epochs,
+        config=config,
+        check_epochs=check_epochs,
+        randomisation_threshold=randomisation_threshold,
+        epochs_per_batch=epochs_per_batch,
+    )
     started = time.perf_counter()
+    location = checks.input_store(store)
+    if out is not None:  # the default folder depends on the checkpoint's fold: checked once it is known
+        check_outputs(Path(out), metrics, [location, checkpoint])
     ckpt = load_checkpoint(checkpoint)
-    st = open_store(str(store), storage_options=storage_options)
+    # check=False: each recording is checked before its first read, so a damaged one is reported in
+    # run.json while the others are explained
+    st = open_store(location, storage_options=storage_options, check=False)
     channel_idx = ckpt.check_channels(st.channels, f"store {store}")
     if abs(st.sampling_rate - ckpt.sampling_rate) > 1e-6 or st.samples_per_epoch != ckpt.samples_per_epoch:
         raise ExplainError(
@@ -91,7 +160,10 @@ def explain(
         )
     fold = fold if fold is not None else ckpt.meta.get("fold")
     recs = _choose_recordings(st, fold, recordings, store)
-    out = Path(out) if out is not None else default_out(fold)
+    if out is None:
+        out = default_out(fold)
+        check_outputs(out, metrics, [location, checkpoint])
+    out = Path(out)
     counts = [min(st.n_epochs(r), max_epochs) if max_epochs else st.n_epochs(r) for r in recs]
     samples = dict(zip(recs, sample_epochs(counts, check_epochs), strict=True))
     random_model = randomised_copy(ckpt.model)
@@ -151,9 +223,9 @@ def explain(
                     shapley=shapley,
                     common=common,
                 )
-            except Exception as exc:  # noqa: BLE001 - one bad recording must not stop the others
+            except PhysioexError as exc:  # damaged data of one recording must not stop the others; bugs do
                 log.error("explain: recording %s failed: %s", rec, exc)
-                failures[rec] = f"{type(exc).__name__}: {exc}"
+                failures[rec] = str(exc)
                 continue
             done = res.targets >= 0
             n_done += int(done.sum())
@@ -164,10 +236,10 @@ def explain(
             checks["window"].append((res.score - res.window_baseline_score)[done])
             _update_examples(examples, rec, res, uv, labels)
         bar.close()
+        if n_done == 0 and failures:
+            raise NothingExplainedError(f"no epoch could be explained; failures: {failures}")
         if n_done == 0:
-            raise ExplainError(
-                f"no epoch could be explained; failures: {failures or 'none (no epochs selected)'}"
-            )
+            raise ExplainError("no epoch could be explained: none selected; check --recordings/--target")
         faith = _faithfulness(method, checks, randomisation_threshold)
         faith["n_epochs_explained"] = n_done
         faith["n_recordings_failed"] = len(failures)
@@ -176,11 +248,9 @@ def explain(
             tmp, summary, examples, ckpt.channels, ckpt.sampling_rate, params, faith, failures, shapley
         )
     if metrics is not None:
-        metrics = Path(metrics)
-        metrics.parent.mkdir(parents=True, exist_ok=True)
-        part = metrics.with_name(f".{metrics.name}.tmp")
-        part.write_text((out / "faithfulness.json").read_text())
-        os.replace(part, metrics)
+        from physioex.io.atomic import write_text_atomic
+
+        write_text_atomic(metrics, (out / "faithfulness.json").read_text())
     return out
 
 
@@ -260,7 +330,9 @@ def _choose_recordings(
     if recordings:
         missing = [r for r in recordings if r not in st.recordings]
         if missing:
-            raise ExplainError(f"store {store} has no recording(s) {missing}; it holds {st.recordings}")
+            raise ExplainError(
+                f"--recordings: store {store} has no recording(s) {missing}; it holds {st.recordings}"
+            )
         return list(recordings)
     if fold is None:
         raise ExplainError(
@@ -268,11 +340,11 @@ def _choose_recordings(
         )
     try:
         test = st.fold(int(fold)).test
-    except (IndexError, KeyError, ValueError) as exc:
-        raise ExplainError(f"store {store} has no fold {fold} ({len(st.folds)} folds)") from exc
+    except (IndexError, KeyError, ValueError):
+        raise ExplainError(f"--fold: store {store} has no fold {fold} ({len(st.folds)} folds)") from None
     recs = st.recordings_of(test)
     if not recs:
-        raise ExplainError(f"fold {fold} of store {store} has no test recordings")
+        raise ExplainError(f"--fold: fold {fold} of store {store} has no test recordings; pass --recordings")
     return recs
 
 

@@ -6,6 +6,7 @@ containers are unpickled, never arbitrary objects.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from physioex.errors import InputError
 from physioex.models import MODELS, build_model
 from physioex.train.normalise import Normaliser
 from physioex.train.windows import eval_windows
@@ -22,8 +24,15 @@ CHECKPOINT_FORMAT = 1
 """Version of the ``meta`` layout written into checkpoints."""
 
 
-class CheckpointError(ValueError):
-    """The checkpoint is missing, unreadable, or incompatible with the data it is applied to."""
+class CheckpointError(InputError):
+    """The checkpoint is missing, unreadable, or incompatible with the data it is applied to (exit 2)."""
+
+
+META_KEYS = ("model", "channels", "sampling_rate", "samples_per_epoch", "seq_len", "normalisation", "fold")
+"""Keys every physioex checkpoint's ``meta`` holds (besides ``format``)."""
+
+RESUME_KEYS = ("model", "model_kwargs", "channels", "sampling_rate", "samples_per_epoch", "seq_len", "fold")
+"""``meta`` keys that must match for ``--resume`` to continue a run (the network and its input)."""
 
 
 CPU_EPOCHS_PER_BATCH = 48
@@ -120,16 +129,87 @@ class LoadedModel:
         return [available.index(c) for c in self.channels]
 
 
-def _read(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+def _one_line(exc: BaseException) -> str:
+    """A short one-line reason for a failed ``torch.load`` (torch's messages span many lines)."""
+    text = str(exc)
+    if "Unsupported global" in text:
+        return "it holds pickled Python objects, refused because only tensors are loaded (weights_only=True)"
+    marker = "WeightsUnpickler error:"
+    if marker in text:  # the reason follows the marker, possibly on the next non-empty line
+        text = text.split(marker, 1)[1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    return f"{type(exc).__name__}: {first[:160]}" if first else type(exc).__name__
+
+
+def _read(path: Path, what_to_do: str = "give a .ckpt written by `physioex train`") -> dict[str, Any]:
+    """The checkpoint dict, read with ``weights_only=True``; ``CheckpointError`` for anything else."""
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path}: does not exist; {what_to_do}")
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path}: is a folder, not a checkpoint file; {what_to_do}")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols; the error below says it all
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not a usable checkpoint"
-        raise CheckpointError(f"{path} is not a readable physioex checkpoint: {exc}") from exc
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
-        raise CheckpointError(f"{path} is not a PyTorch Lightning checkpoint (no state_dict)")
+        raise CheckpointError(
+            f"checkpoint {path}: not a readable checkpoint (truncated or not a PyTorch file: "
+            f"{_one_line(exc)}); {what_to_do}"
+        ) from None
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("state_dict"), dict):
+        raise CheckpointError(
+            f"checkpoint {path}: not a PyTorch Lightning checkpoint (no state_dict; a plain torch.save?); "
+            f"{what_to_do}"
+        )
     return ckpt
+
+
+def _meta(path: Path, ckpt: dict[str, Any], what_to_do: str) -> dict[str, Any]:
+    """The physioex ``meta`` of a Lightning checkpoint, checked for the keys inference needs."""
+    hp = ckpt.get("hyper_parameters") or {}
+    meta = hp.get("meta") if isinstance(hp, dict) else None
+    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"checkpoint {path}: not written by `physioex train` (no physioex meta of format "
+            f"{CHECKPOINT_FORMAT}); {what_to_do}"
+        )
+    missing = [k for k in META_KEYS if k not in meta]
+    if missing:
+        raise CheckpointError(f"checkpoint {path}: its physioex meta lacks {missing}; {what_to_do}")
+    if meta["model"] not in MODELS:
+        raise CheckpointError(
+            f"checkpoint {path}: holds unknown model {meta['model']!r} (known: {sorted(MODELS)}); "
+            f"{what_to_do}"
+        )
+    return meta
+
+
+def check_resumable(path: Path, meta: dict[str, Any], state: dict[str, torch.Tensor]) -> None:
+    """Refuse ``--resume`` from ``path`` unless it is a physioex Lightning checkpoint of this very run:
+    same model, architecture, channels, rates, L and fold (``meta``), and weights of the same shapes."""
+    todo = "delete it or drop --resume"
+    ckpt = _read(path, todo)
+    old = _meta(path, ckpt, todo)
+    for key in ("epoch", "optimizer_states", "loops"):
+        if key not in ckpt:
+            raise CheckpointError(
+                f"checkpoint {path}: has no training state ({key!r}), cannot resume; {todo}"
+            )
+    for key in RESUME_KEYS:
+        if old.get(key) != meta.get(key):
+            raise CheckpointError(
+                f"checkpoint {path}: was written by another run ({key} {old.get(key)!r}, this run "
+                f"{meta.get(key)!r}); {todo}"
+            )
+    theirs = ckpt["state_dict"]
+    for name, tensor in state.items():
+        other = theirs.get(name)
+        if not isinstance(other, torch.Tensor) or tuple(other.shape) != tuple(tensor.shape):
+            raise CheckpointError(f"checkpoint {path}: its weights do not fit this model ({name}); {todo}")
+    extra = sorted(set(theirs) - set(state))
+    if extra:
+        raise CheckpointError(f"checkpoint {path}: holds weights this model lacks ({extra[0]}); {todo}")
 
 
 def load_checkpoint(path: str | Path, expect_model: str | None = None) -> LoadedModel:
@@ -138,31 +218,29 @@ def load_checkpoint(path: str | Path, expect_model: str | None = None) -> Loaded
     ``expect_model`` (optional) must match the checkpoint's model name.
     """
     path = Path(path)
-    ckpt = _read(path)
-    hp = ckpt.get("hyper_parameters") or {}
-    meta = hp.get("meta")
-    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(
-            f"{path} was not written by `physioex train` (no physioex meta, format {CHECKPOINT_FORMAT})"
-        )
+    todo = "give a .ckpt written by `physioex train`"
+    ckpt = _read(path, todo)
+    meta = _meta(path, ckpt, todo)
     name = meta["model"]
-    if name not in MODELS:
-        raise CheckpointError(f"{path} holds unknown model {name!r}; known: {sorted(MODELS)}")
     if expect_model is not None and expect_model != name:
-        raise CheckpointError(f"{path} holds a {name} model, not {expect_model}")
-    model = build_model(
-        name,
-        n_channels=len(meta["channels"]),
-        sampling_rate=float(meta["sampling_rate"]),
-        **dict(meta.get("model_kwargs") or {}),
-    )
+        raise CheckpointError(f"checkpoint {path}: holds a {name} model, not {expect_model}")
+    try:
+        model = build_model(
+            name,
+            n_channels=len(meta["channels"]),
+            sampling_rate=float(meta["sampling_rate"]),
+            **dict(meta.get("model_kwargs") or {}),
+        )
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {path}: its model settings do not build a {name}: {exc}") from None
     prefix = "model."
     state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise CheckpointError(
-            f"{path}: weights do not fit a {name} model with channels {meta['channels']}: {exc}"
-        ) from exc
+            f"checkpoint {path}: weights do not fit a {name} model with channels {meta['channels']} "
+            f"({_one_line(exc)}); give a .ckpt written by `physioex train`"
+        ) from None
     model.eval()
     return LoadedModel(model=model, meta=dict(meta), path=path)

@@ -12,13 +12,14 @@ from typing import Any
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
+from physioex.errors import InputError
 from physioex.train.dataset import BatchWindowDataset, RecordingCache, passthrough
 from physioex.train.normalise import Normaliser, fit_normaliser
 from physioex.train.windows import EvalWindowSampler, TrainWindowSampler, WorkerBatchSampler
 
 
-class StoreError(ValueError):
-    """The store, fold or channel selection cannot be used for training."""
+class StoreError(InputError):
+    """The store, fold or channel selection cannot be used for training (bad input: exit 2)."""
 
 
 def select_channels(available: list[str], wanted: list[str] | None, where: str) -> list[int]:

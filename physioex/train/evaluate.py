@@ -10,36 +10,78 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from physioex import STAGES
+from physioex.errors import InputError
+from physioex.io.atomic import write_text_atomic
+from physioex.train import checks
 
 
 def resolve_checkpoints(checkpoint: Path, fold: str | int | None) -> list[Path]:
     """Checkpoint files to test: a file as is, or ``<dir>/fold-<k>/best.ckpt`` for ``fold`` N/all."""
+    from physioex.train.checkpoint import CheckpointError
+    from physioex.train.fit import check_fold
+
     checkpoint = Path(checkpoint)
+    if fold is not None:
+        fold = check_fold(fold)
     if checkpoint.is_file():
         return [checkpoint]
     if not checkpoint.is_dir():
-        raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
-    if fold is None or str(fold).lower() == "all":
-        found = sorted(checkpoint.glob("fold-*/best.ckpt"), key=lambda p: int(p.parent.name.split("-")[1]))
+        raise CheckpointError(
+            f"--checkpoint {checkpoint}: does not exist; give a .ckpt or a `physioex train` --out"
+        )
+    if fold is None or fold == "all":
+        found = sorted(
+            (p for p in checkpoint.glob("fold-*/best.ckpt") if re.fullmatch(r"fold-\d+", p.parent.name)),
+            key=lambda p: int(p.parent.name.split("-")[1]),
+        )
         if not found:
-            raise FileNotFoundError(f"no fold-*/best.ckpt under {checkpoint}; run `physioex train` first")
+            raise CheckpointError(
+                f"--checkpoint {checkpoint}: no fold-*/best.ckpt in this folder; run `physioex train` first"
+            )
         return found
-    path = checkpoint / f"fold-{int(fold)}" / "best.ckpt"
+    path = checkpoint / f"fold-{fold}" / "best.ckpt"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; was fold {fold} trained into {checkpoint}?")
+        raise CheckpointError(
+            f"--checkpoint {checkpoint}: has no fold-{fold}/best.ckpt; was fold {fold} trained?"
+        )
     return [path]
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _checked_model(
+    path: Path, st: Any, store: str | Path, fold: str | int | None
+) -> tuple[Any, list[int], int, list[str]]:
+    """Load ``path`` and check it fits ``st``: its fold (and ``fold``), rate and channels; returns
+    ``(model, channel indices, fold, test recordings)``."""
+    from physioex.train.checkpoint import CheckpointError, load_checkpoint
+
+    loaded = load_checkpoint(path)
+    k = int(loaded.meta["fold"])
+    if fold is not None and str(fold).lower() != "all" and int(fold) != k:
+        raise CheckpointError(
+            f"checkpoint {path}: was trained on fold {k}; testing it on fold {fold} "
+            "would score subjects it was trained on"
+        )
+    if abs(st.sampling_rate - loaded.sampling_rate) > 1e-6:
+        raise CheckpointError(
+            f"checkpoint {path}: expects {loaded.sampling_rate} Hz "
+            f"but store {store} is at {st.sampling_rate} Hz"
+        )
+    idx = loaded.check_channels(st.channels, f"store {store}")
+    if k >= len(st.folds):
+        raise CheckpointError(
+            f"checkpoint {path}: was trained on fold {k}; store {store} has {len(st.folds)} folds"
+        )
+    recs = st.recordings_of(st.fold(k).test)
+    if not recs:
+        raise InputError(f"--store {store}: fold {k} has no test recordings")
+    return loaded, idx, k, recs
 
 
 def _distribution(values: list[float]) -> dict[str, float]:
@@ -70,46 +112,32 @@ def test(
 
     Each checkpoint is tested on the test subjects of the fold it was trained on; every epoch of
     every test recording is scored exactly once (whole nights, non-overlapping windows, large
-    batches). Returns the ``metrics.json`` content.
+    batches). Returns the ``metrics.json`` content. ``out`` may not be, hold or lie inside the store
+    or a checkpoint (``InputError`` before any work).
     """
     import pandas as pd
     from tqdm import tqdm
 
     from physioex.store import open_store
-    from physioex.train.checkpoint import CheckpointError, load_checkpoint
     from physioex.train.metrics import staging_metrics
     from physioex.train.plots import plot_confusion, plot_hypnograms
 
-    st = open_store(str(store), storage_options)
-    if not st.recordings:
-        raise ValueError(f"store {store} holds no recordings; run `physioex preprocess` first")
+    batch_size = checks.optional_batch_size(batch_size, "--batch-size")
+    location = checks.input_store(store)
     paths = resolve_checkpoints(Path(checkpoint), fold)
-    out = Path(out)
+    out = checks.output_dir(out, "--out")
+    checks.not_an_input(out, "--out", [location, Path(checkpoint), *paths])
+    st = open_store(location, storage_options)
+    if not st.recordings:
+        raise InputError(f"--store {store}: holds no recordings; run `physioex preprocess` first")
+    models = [_checked_model(path, st, store, fold) for path in paths]  # every check before any write
     out.mkdir(parents=True, exist_ok=True)
     all_true: list[np.ndarray] = []
     all_pred: list[np.ndarray] = []
     rows: list[dict[str, Any]] = []
     pred_frames: list[Any] = []
     per_fold: dict[str, Any] = {}
-    for path in paths:
-        loaded = load_checkpoint(path)
-        k = int(loaded.meta["fold"])
-        if fold is not None and str(fold).lower() != "all" and int(fold) != k:
-            raise CheckpointError(
-                f"{path} was trained on fold {k}; testing it on fold {fold} "
-                "would score subjects it was trained on"
-            )
-        if abs(st.sampling_rate - loaded.sampling_rate) > 1e-6:
-            raise CheckpointError(
-                f"store {store} is at {st.sampling_rate} Hz "
-                f"but the model in {path} expects {loaded.sampling_rate} Hz"
-            )
-        idx = loaded.check_channels(st.channels, f"store {store}")
-        if k >= len(st.folds):
-            raise CheckpointError(f"{path} was trained on fold {k}; store {store} has {len(st.folds)} folds")
-        recs = st.recordings_of(st.fold(k).test)
-        if not recs:
-            raise ValueError(f"fold {k} of store {store} has no test recordings")
+    for loaded, idx, k, recs in models:
         fold_true, fold_pred = [], []
         for rec in tqdm(recs, desc=f"test fold {k}", unit="night", disable=not progress):
             proba = loaded.predict_proba(st.signals(rec)[:, idx], batch_size=batch_size)
@@ -167,7 +195,7 @@ def test(
             m: _distribution([r[m] for r in scored_rows]) for m in ("accuracy", "f1_macro", "kappa")
         },
         "checkpoints": [str(p) for p in paths],
-        "model": load_checkpoint(paths[0]).meta["model"],
+        "model": models[0][0].meta["model"],
     }
-    _write_text_atomic(out / "metrics.json", json.dumps(result, indent=2) + "\n")
+    write_text_atomic(out / "metrics.json", json.dumps(result, indent=2) + "\n")
     return result

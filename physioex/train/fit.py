@@ -8,34 +8,43 @@ DVCLive curves under ``<out>/fold-<k>/dvclive/`` and a summary ``<out>/fold-<k>/
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from physioex.errors import InputError
+from physioex.io.atomic import write_text_atomic
+from physioex.train import checks
 from physioex.train.checkpoint import CHECKPOINT_FORMAT
-from physioex.train.config import TrainConfig, make_config, read_params
+from physioex.train.config import DEFAULT_PARAMS, TrainConfig, make_config, read_params
 
 
-def parse_folds(fold: str | int, n_folds: int) -> list[int]:
-    """``"all"`` -> every fold; ``"3"`` or 3 -> [3]; clear error when out of range."""
+def check_fold(fold: str | int, where: str = "--fold") -> str | int:
+    """``fold`` if it is ``"all"`` or a fold number >= 0 (a string of digits or an int)."""
     if isinstance(fold, str) and fold.strip().lower() == "all":
-        if n_folds == 0:
-            raise ValueError("the store has no folds")
+        return "all"
+    if isinstance(fold, bool) or not (
+        isinstance(fold, int) or (isinstance(fold, str) and fold.strip().isdigit())
+    ):
+        raise InputError(f"{where}: must be a fold number (0, 1, ...) or 'all', got {fold!r}")
+    return int(fold)
+
+
+def parse_folds(fold: str | int, n_folds: int, where: str = "--fold") -> list[int]:
+    """``"all"`` -> every fold; ``"3"`` or 3 -> [3]; ``InputError`` when malformed or out of range."""
+    k = check_fold(fold, where)
+    if n_folds == 0:
+        raise InputError(
+            f"{where}: the store has no folds (fewer than 3 subjects?); preprocess more subjects"
+        )
+    if k == "all":
         return list(range(n_folds))
-    try:
-        k = int(fold)
-    except ValueError:
-        raise ValueError(f"--fold must be a fold number or 'all', got {fold!r}") from None
+    assert isinstance(k, int)
     if not 0 <= k < n_folds:
-        raise ValueError(f"fold {k} does not exist; the store has {n_folds} folds (0..{n_folds - 1})")
+        raise InputError(
+            f"{where}: fold {k} does not exist; the store has {n_folds} folds (0..{n_folds - 1})"
+        )
     return [k]
-
-
-def _write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def train_fold(
@@ -105,7 +114,12 @@ def train_fold(
         meta=meta,
     )
     last = fold_dir / "last.ckpt"
-    ckpt_path = str(last) if resume and last.is_file() else None
+    ckpt_path = None
+    if resume and last.exists():
+        from physioex.train.checkpoint import check_resumable
+
+        check_resumable(last, meta, module.state_dict())
+        ckpt_path = str(last)
     checkpoint = ModelCheckpoint(
         dirpath=fold_dir,
         filename="best",
@@ -137,7 +151,7 @@ def train_fold(
         **kwargs,
     )
     t0 = time.perf_counter()
-    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path, weights_only=True)
     best_score = checkpoint.best_model_score
     summary = {
         "fold": fold,
@@ -152,8 +166,17 @@ def train_fold(
         "config": cfg.to_dict(),
     }
     if trainer.is_global_zero:  # under DDP every rank returns the summary, one writes it
-        _write_json_atomic(fold_dir / "train.json", summary)
+        write_text_atomic(fold_dir / "train.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def train_config(
+    params: Path | str | None, model: str | None, overrides: dict[str, Any], overrides_from: str = "api"
+) -> TrainConfig:
+    """The validated ``TrainConfig`` of a run: defaults <- params file ``train:`` <- model/overrides."""
+    return make_config(
+        read_params(params), {"model": model, **overrides}, params_file=params, overrides_from=overrides_from
+    )
 
 
 def train(
@@ -162,7 +185,7 @@ def train(
     model: str | None = None,
     fold: str | int = 0,
     out: Path = Path("models"),
-    params: Path | None = Path("params.yaml"),
+    params: Path | None = DEFAULT_PARAMS,
     resume: bool = False,
     accelerator: str = "cpu",
     devices: str | int = 1,
@@ -171,6 +194,7 @@ def train(
     precision: str = "32-true",
     storage_options: dict[str, Any] | None = None,
     progress: bool = True,
+    overrides_from: str = "api",
     **overrides: Any,
 ) -> list[dict[str, Any]]:
     """Train ``model`` on ``fold`` (a number or ``"all"``) of ``store``; returns one summary per fold.
@@ -179,15 +203,29 @@ def train(
     ``model``/``overrides`` (any ``TrainConfig`` field; None = not given). ``accelerator``,
     ``devices``, ``num_nodes``, ``strategy`` and ``precision`` go straight to ``pl.Trainer``,
     so e.g. ``accelerator="gpu", devices=4, num_nodes=2, strategy="ddp"`` trains with DDP.
+
+    Every parameter is checked before any work (``InputError`` naming its source: params.yaml key,
+    ``--option`` when ``overrides_from="cli"``, else the argument); ``out/fold-K`` may not be or lie
+    inside the store or the params file; ``resume`` refuses a ``last.ckpt`` of another run.
     """
     from physioex.store import open_store
 
-    cfg = make_config(read_params(params), {"model": model, **overrides})
-    location = str(store)
+    cfg = train_config(params, model, overrides, overrides_from)
+    flag = (
+        (lambda k: f"--{k.replace('_', '-')}") if overrides_from == "cli" else (lambda k: f"train({k}=...)")
+    )
+    check_fold(fold, flag("fold"))
+    checks.integer(num_nodes, flag("num_nodes"), 1)
+    location = checks.input_store(store, flag("store"))
+    out = checks.output_dir(out, flag("out"))
     st = open_store(location, storage_options)
     if not st.recordings:
-        raise ValueError(f"store {location} holds no recordings; run `physioex preprocess` first")
-    folds = parse_folds(fold, len(st.folds))
+        raise InputError(f"{flag('store')} {location}: holds no recordings; run `physioex preprocess` first")
+    folds = parse_folds(fold, len(st.folds), flag("fold"))
+    for k in folds:
+        checks.not_an_input(
+            out / f"fold-{k}", flag("out"), [location, params], derived=f"writes {out}/fold-{k}"
+        )
     trainer_kwargs = {
         "accelerator": accelerator,
         "devices": devices,
@@ -195,7 +233,6 @@ def train(
         "strategy": strategy,
         "precision": precision,
     }
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summaries = []
     for k in folds:

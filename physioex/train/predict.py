@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from physioex.errors import InputError
+from physioex.train import checks
+
 
 def parse_channel_map(items: list[str] | str | None) -> dict[str, str]:
     """``["EEG Fpz-Cz=Fpz", ...]`` or ``"A=B,C=D"`` -> {model channel: PSG channel}."""
@@ -25,10 +28,14 @@ def parse_channel_map(items: list[str] | str | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for p in pairs:
         if "=" not in p:
-            raise ValueError(f"--channel-map entry {p!r} must look like 'MODEL CHANNEL=PSG CHANNEL'")
+            raise InputError(f"--channel-map {p!r}: must look like 'MODEL CHANNEL=PSG CHANNEL'")
         model_ch, psg_ch = (s.strip() for s in p.split("=", 1))
         if not model_ch or not psg_ch:
-            raise ValueError(f"--channel-map entry {p!r} has an empty channel name")
+            raise InputError(f"--channel-map {p!r}: has an empty channel name")
+        if model_ch in out and out[model_ch] != psg_ch:
+            raise InputError(
+                f"--channel-map {p!r}: maps {model_ch!r} a second time (first to {out[model_ch]!r})"
+            )
         out[model_ch] = psg_ch
     return out
 
@@ -44,14 +51,13 @@ def read_psg_epochs(
 
     from physioex.train.checkpoint import CheckpointError
 
-    psg = Path(psg)
-    if not psg.is_file():
-        raise FileNotFoundError(f"PSG {psg} does not exist")
+    psg = check_psg(psg)
     channel_map = channel_map or {}
     try:
         header = mne.io.read_raw_edf(psg, preload=False, verbose="error")
     except Exception as exc:  # noqa: BLE001 - report any reader failure with the file name
-        raise ValueError(f"{psg}: cannot be read as EDF/EDF+: {exc}") from exc
+        reason = " ".join(str(exc).split())[:200]
+        raise InputError(f"PSG {psg}: cannot be read as EDF/EDF+ ({reason}); give an EDF file") from None
     available = list(header.ch_names)
     sources = [channel_map.get(c, c) for c in channels]
     missing = [
@@ -71,11 +77,52 @@ def read_psg_epochs(
     s = int(round(30.0 * sampling_rate))
     n = data.shape[1] // s
     if n == 0:
-        raise ValueError(f"{psg} is shorter than one 30-s epoch")
+        raise InputError(f"PSG {psg}: is shorter than one 30-s epoch")
     x = data[:, : n * s].reshape(data.shape[0], n, s).transpose(1, 0, 2)
     meas = raw.info.get("meas_date")
     start = meas.replace(tzinfo=None) if isinstance(meas, dt.datetime) else None
     return np.ascontiguousarray(x), start
+
+
+def check_psg(psg: str | Path) -> Path:
+    """``psg`` if it is an existing file (a folder or a missing path: ``InputError``)."""
+    psg = Path(psg)
+    if psg.is_dir():
+        raise InputError(f"PSG {psg}: is a folder; give one EDF/EDF+ file")
+    if not psg.is_file():
+        raise InputError(f"PSG {psg}: does not exist; give an existing EDF/EDF+ file")
+    return psg
+
+
+def check_channel_map(channel_map: dict[str, str], model_channels: list[str], checkpoint: Path) -> None:
+    """Every ``--channel-map`` entry must name a channel the model was trained on."""
+    for model_ch, psg_ch in channel_map.items():
+        if model_ch not in model_channels:
+            raise InputError(
+                f"--channel-map '{model_ch}={psg_ch}': the model in {checkpoint} has no channel {model_ch!r}"
+                f"{checks.did_you_mean(model_ch, model_channels)}; its channels: {model_channels}"
+            )
+
+
+def check_outputs(psg: Path, checkpoint: Path, out: Path | None, edf_out: Path | None) -> tuple[Path, Path]:
+    """The CSV and EDF+ paths ``predict`` will write, refused (``InputError``) if one is an input
+    (the PSG or the checkpoint), a folder, or both are the same file."""
+    csv_path, edf_default = default_outputs(psg, out)
+    edf_path = Path(edf_out) if edf_out is not None else edf_default
+    csv_where = "--out" if out is not None else "--out (default)"
+    edf_where = (
+        "--edf-out" if edf_out is not None else f"--edf-out (default: the --out path {csv_path} with .edf)"
+    )
+    checks.output_file(csv_path, csv_where)
+    checks.output_file(edf_path, edf_where)
+    checks.not_an_input(csv_path, csv_where, [psg, checkpoint])
+    checks.not_an_input(edf_path, edf_where, [psg, checkpoint])
+    if checks.same_path(csv_path, edf_path):
+        raise InputError(
+            f"{edf_where} {edf_path}: is also the CSV hypnogram path; "
+            "give --out a .csv name or another --edf-out"
+        )
+    return csv_path, edf_path
 
 
 def default_outputs(psg: Path, out: Path | None) -> tuple[Path, Path]:
@@ -95,17 +142,21 @@ def predict(
 ) -> dict[str, Any]:
     """Score the whole night in ``psg`` with ``checkpoint``; write CSV + EDF+ hypnograms.
 
-    Returns ``{"csv", "edf", "n_epochs", "summary"}`` (summary from ``sleep_summary``).
+    Returns ``{"csv", "edf", "n_epochs", "summary"}`` (summary from ``sleep_summary``). Every input
+    and output path is checked first: no output may be the PSG or the checkpoint (``InputError``).
     """
     from physioex.train.checkpoint import load_checkpoint
     from physioex.train.hypnogram_io import hypnogram_table, sleep_summary, write_csv, write_edf_annotations
 
+    psg = check_psg(psg)
+    checkpoint = Path(checkpoint)
+    batch_size = checks.optional_batch_size(batch_size, "--batch-size")
+    csv_path, edf_path = check_outputs(psg, checkpoint, out, edf_out)
     loaded = load_checkpoint(checkpoint)
-    x, start = read_psg_epochs(Path(psg), loaded.channels, loaded.sampling_rate, channel_map)
+    check_channel_map(channel_map or {}, loaded.channels, checkpoint)
+    x, start = read_psg_epochs(psg, loaded.channels, loaded.sampling_rate, channel_map)
     proba = loaded.predict_proba(x, batch_size=batch_size)
     table = hypnogram_table(proba)
-    csv_path, edf_default = default_outputs(Path(psg), out)
-    edf_path = Path(edf_out) if edf_out is not None else edf_default
     write_csv(table, csv_path)
     stages = table["stage"].tolist()
     write_edf_annotations(stages, edf_path, start=start)
