@@ -22,7 +22,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,10 +29,11 @@ from typing import Any
 from benchmarks.common import (
     ChildError,
     demo_mirror,
-    emit,
+    print_run,
     python_child,
     ratio,
     run_child,
+    run_worker,
     sleepedf_night,
 )
 
@@ -91,27 +91,15 @@ def build_trees(
 
 
 # ------------------------------------------------------------------------------------- our workers
-def _sliding_batch1(net: Any, x: Any, seq_len: int, n: int) -> float:
-    """Seconds to score ``n`` epochs one at a time: a batch-1 window of L epochs around each."""
-    import torch
-
-    total = x.shape[0]
-    half = seq_len // 2
-    t0 = time.perf_counter()
-    with torch.no_grad():
-        for i in range(n):
-            s = min(max(i - half, 0), total - seq_len)
-            net(x[s : s + seq_len][None])
-    return time.perf_counter() - t0
-
-
 def night_inference(ckpt: Path, store_path: Path, rec: str, repeats: int, slide: int) -> dict[str, Any]:
     """Whole-night ``predict_proba`` (fp32 and bf16 autocast) vs the batch-1 one-epoch-at-a-time loop."""
     import numpy as np
     import torch
 
+    from benchmarks.bench_train import sliding_batch1_seconds
+    from benchmarks.peers.harness_measure import median_time
+    from physioex.inference.checkpoint import load_checkpoint
     from physioex.store import open_store
-    from physioex.train.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(ckpt)
     st = open_store(store_path)
@@ -119,13 +107,7 @@ def night_inference(ckpt: Path, store_path: Path, rec: str, repeats: int, slide:
     n = int(x.shape[0])
 
     def timed(fn: Any) -> float:
-        fn()
-        runs = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            runs.append(time.perf_counter() - t0)
-        return statistics.median(runs)
+        return median_time(fn, repeats, warmup=1)["seconds"]
 
     fp32 = timed(lambda: loaded.predict_proba(x))
 
@@ -136,7 +118,7 @@ def night_inference(ckpt: Path, store_path: Path, rec: str, repeats: int, slide:
     bf16 = timed(bf16_run)
     xt = torch.from_numpy(np.ascontiguousarray(loaded.normalise(x)))
     k = min(slide, n)
-    slide_s = _sliding_batch1(loaded.model, xt, loaded.seq_len, k)
+    slide_s = sliding_batch1_seconds(loaded.model, xt, loaded.seq_len, k)
     return {
         "recording": rec,
         "epochs": n,
@@ -158,9 +140,9 @@ def worker_ours_e2e(
     """
     import json as _json
 
+    from physioex.inference.run import evaluate
     from physioex.preprocess.run import preprocess
-    from physioex.train.evaluate import test
-    from physioex.train.fit import train
+    from physioex.train.run import train
 
     store = work / "store.zarr"
     t0 = time.perf_counter()
@@ -169,7 +151,7 @@ def worker_ours_e2e(
     if not report.ok:
         raise RuntimeError(report.summary())
     t1 = time.perf_counter()
-    summaries = train(
+    trained = train(
         store,
         model="tinysleepnet",
         fold="0",
@@ -184,9 +166,11 @@ def worker_ours_e2e(
     )
     t_train = time.perf_counter() - t1
     t2 = time.perf_counter()
-    metrics = test(work / "models", store, fold="0", out=work / "reports", plots=False, progress=False)
+    metrics = evaluate(
+        work / "models", store, fold="0", out=work / "reports", plots=False, progress=False
+    ).metrics
     t_test = time.perf_counter() - t2
-    ckpt = Path(summaries[0]["best_checkpoint"])
+    ckpt = Path(trained.folds[0].best_checkpoint)
     from physioex.store import open_store
     from physioex.train.windows import train_windows_per_recording
 
@@ -201,8 +185,8 @@ def worker_ours_e2e(
         "train_seconds": t_train,
         "test_seconds": t_test,
         "end_to_end_seconds": t_pre + t_train + t_test,
-        "train_recordings": summaries[0]["train_recordings"],
-        "valid_recordings": summaries[0]["valid_recordings"],
+        "train_recordings": trained.folds[0].train_recordings,
+        "valid_recordings": trained.folds[0].valid_recordings,
         "test_recordings": len(test_recs),
         "train_sequences_per_pass": int(sequences),
         "test": {k: metrics[k] for k in ("accuracy", "f1_macro", "kappa", "n_epochs")},
@@ -226,6 +210,7 @@ def worker_ours_chambon(epochs_per_step: int, repeats: int, steps: int = 3) -> d
     """Median seconds of one training step of our Chambon2018 on ``epochs_per_step`` epochs (L=21 windows)."""
     import torch
 
+    from benchmarks.peers.harness_measure import step_time
     from physioex.models import build_model
 
     torch.manual_seed(0)
@@ -242,16 +227,8 @@ def worker_ours_chambon(epochs_per_step: int, repeats: int, steps: int = 3) -> d
         loss_fn(net(x).reshape(-1, 5), y).backward()
         opt.step()
 
-    step()
-    runs = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        runs.append((time.perf_counter() - t0) / steps)
     return {
-        "seconds_per_step": statistics.median(runs),
-        "runs": runs,
+        **step_time(step, repeats, steps),
         "epochs_per_step": batch * SEQ_LEN,
         "parameters": sum(p.numel() for p in net.parameters()),
     }
@@ -417,30 +394,30 @@ def summarise(res: dict[str, Any]) -> dict[str, Any]:
     return s
 
 
+def _ours_e2e_worker(rest: list[str]) -> dict[str, Any]:
+    """``--worker ours-e2e RAW WORK NIGHT_RAW|'' REPEATS SLIDE [TRAIN_BATCHES]``."""
+    night = Path(rest[2]) if rest[2] else None
+    cap = int(rest[5]) if len(rest) > 5 else 0
+    return worker_ours_e2e(Path(rest[0]), Path(rest[1]), night, int(rest[3]), int(rest[4]), cap)
+
+
+def _ours_chambon_worker(rest: list[str]) -> dict[str, Any]:
+    """``--worker ours-chambon EPOCHS_PER_STEP REPEATS``."""
+    return worker_ours_chambon(int(rest[0]), int(rest[1]))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line (also the child-process worker entry)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--worker"]:
-        kind, *rest = argv[1:]
-        if kind == "ours-e2e":
-            night = Path(rest[2]) if rest[2] else None
-            cap = int(rest[5]) if len(rest) > 5 else 0
-            emit(worker_ours_e2e(Path(rest[0]), Path(rest[1]), night, int(rest[3]), int(rest[4]), cap))
-        else:
-            emit(worker_ours_chambon(int(rest[0]), int(rest[1])))
+    if run_worker(argv, {"ours-e2e": _ours_e2e_worker, "ours-chambon": _ours_chambon_worker}):
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 subjects x 2.5 h, one repeat")
     parser.add_argument("--no-peers", action="store_true", help="only our side (no peer venvs)")
     args = parser.parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="bench_peers_"))
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
-    try:
-        kw: dict[str, Any] = {"subjects": 3, "hours": 2.5, "repeats": 1} if args.quick else {}
-        res = run(tmp, peers=not args.no_peers, **kw)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps(res, indent=2))
+    kw: dict[str, Any] = {"subjects": 3, "hours": 2.5, "repeats": 1} if args.quick else {}
+    print_run("bench_peers_", lambda tmp: run(tmp, peers=not args.no_peers, **kw))
 
 
 if __name__ == "__main__":

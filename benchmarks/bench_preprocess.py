@@ -26,15 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.peers.harness_measure import self_peak_rss_mb
+from benchmarks.peers.harness_recipes import RK_EVENT_ID
+
 STAGES = ("W", "N1", "N2", "N3", "REM")
-EVENT_ID = {
-    "Sleep stage W": 0,
-    "Sleep stage 1": 1,
-    "Sleep stage 2": 2,
-    "Sleep stage 3": 3,
-    "Sleep stage 4": 3,
-    "Sleep stage R": 4,
-}
 
 
 def _recordings(dataset: str, raw: Path) -> list[Any]:
@@ -46,16 +41,6 @@ def _recordings(dataset: str, raw: Path) -> list[Any]:
 
 def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-def _peak_mb() -> float:
-    """Peak resident memory of this process (VmHWM; ru_maxrss would include the parent's peak before exec)."""
-    status = Path("/proc/self/status")
-    if status.is_file():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def work_floor(recs: list[Any], raw: Path, out: Path, channels: list[str]) -> dict[str, Any]:
@@ -107,7 +92,7 @@ def work_mne(recs: list[Any], raw: Path, out: Path, channels: list[str]) -> dict
         data = mne.io.read_raw_edf(raw / rec.files["psg"], preload=True)
         annotations = mne.read_annotations(raw / rec.files["hypnogram"])
         data.set_annotations(annotations, emit_warning=False)
-        events, _ = mne.events_from_annotations(data, event_id=EVENT_ID, chunk_duration=30.0)
+        events, _ = mne.events_from_annotations(data, event_id=RK_EVENT_ID, chunk_duration=30.0)
         present = {name: i for i, name in enumerate(STAGES) if i in set(events[:, 2])}
         tmax = 30.0 - 1.0 / data.info["sfreq"]
         epochs = mne.Epochs(
@@ -144,7 +129,7 @@ def _worker(args: argparse.Namespace) -> None:
         result = work_mne(recs, args.raw, args.out, channels)
     # --jobs workers are child processes: report the larger of this process and its biggest worker
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    result["peak_mb"] = max(_peak_mb(), children)
+    result["peak_mb"] = max(self_peak_rss_mb(), children)
     print(json.dumps(result))
 
 

@@ -13,16 +13,22 @@ Run ``python -m benchmarks.bench_scaling`` (16 generated demo nights of 4 h) or 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ChildResult, demo_mirror, dir_bytes, emit, python_child, ratio
+from benchmarks.common import (
+    ChildResult,
+    demo_mirror,
+    dir_bytes,
+    print_run,
+    python_child,
+    ratio,
+    run_worker,
+)
 
 MODULE = "benchmarks.bench_scaling"
 SAMPLES = 3000
@@ -70,17 +76,18 @@ def worker_preprocess(raw: Path, out: Path, n: int, jobs: int) -> dict[str, Any]
 def worker_train(store_path: Path, model: str, cache: int, batch_size: int, seq_len: int) -> dict[str, Any]:
     """One training pass (forward + backward + Adam) over every recording of the store, in one process.
 
-    Uses the project's own loader pieces (``RecordingCache``, ``WindowDataset``, ``TrainWindowSampler``)
+    Uses the project's own loader pieces (``RecordingCache``, ``WindowDataset``, ``TrainWindowSampler``,
+    ``WorkerBatchSampler``)
     with ``num_workers=0`` so the whole training footprint sits in the measured process.
     """
     import torch
     from torch.utils.data import DataLoader
 
+    from physioex.inference.normalise import fit_normaliser
     from physioex.models import build_model
     from physioex.store import open_store
     from physioex.train.dataset import IGNORE_INDEX, RecordingCache, WindowDataset
-    from physioex.train.normalise import fit_normaliser
-    from physioex.train.windows import TrainWindowSampler
+    from physioex.train.windows import TrainWindowSampler, WorkerBatchSampler
 
     torch.manual_seed(0)
     store = open_store(store_path)
@@ -93,7 +100,8 @@ def worker_train(store_path: Path, model: str, cache: int, batch_size: int, seq_
         store.samples_per_epoch,
     )
     sampler = TrainWindowSampler([store.n_epochs(r) for r in recs], seq_len, group_size=cache, max_shift=300)
-    loader = DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=0)
+    batches = WorkerBatchSampler(sampler, batch_size, 1, distributed=False)  # what `physioex train` uses
+    loader = DataLoader(ds, batch_sampler=batches, num_workers=0)
     net = build_model(model, n_channels=len(channel_index), sampling_rate=store.sampling_rate)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX)
@@ -206,25 +214,28 @@ def run(
     return out
 
 
+def _preprocess_worker(rest: list[str]) -> dict[str, Any]:
+    """``--worker preprocess RAW STORE N JOBS``."""
+    return worker_preprocess(Path(rest[0]), Path(rest[1]), int(rest[2]), int(rest[3]))
+
+
+def _train_worker(rest: list[str]) -> dict[str, Any]:
+    """``--worker train STORE MODEL CACHE BATCH_SIZE SEQ_LEN``."""
+    return worker_train(Path(rest[0]), rest[1], int(rest[2]), int(rest[3]), int(rest[4]))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line (also the child-process worker entry)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--worker"]:
-        kind, *rest = argv[1:]
-        if kind == "preprocess":
-            emit(worker_preprocess(Path(rest[0]), Path(rest[1]), int(rest[2]), int(rest[3])))
-        else:
-            emit(worker_train(Path(rest[0]), rest[1], int(rest[2]), int(rest[3]), int(rest[4])))
+    if run_worker(argv, {"preprocess": _preprocess_worker, "train": _train_worker}):
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1, 2, 4 recordings of 2.5 h, one repeat")
     args = parser.parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="bench_scaling_"))
-    try:
-        res = run(tmp, counts=(1, 2, 4), hours=2.5, repeats=1) if args.quick else run(tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps(res, indent=2))
+    print_run(
+        "bench_scaling_",
+        lambda tmp: run(tmp, counts=(1, 2, 4), hours=2.5, repeats=1) if args.quick else run(tmp),
+    )
 
 
 if __name__ == "__main__":

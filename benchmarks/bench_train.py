@@ -27,12 +27,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from physioex.train.checkpoint import LoadedModel
+from physioex.inference.checkpoint import LoadedModel
+from physioex.inference.meta import CheckpointMeta
+from physioex.inference.normalise import Normaliser
+from physioex.synth.store import write_synthetic_store
 from physioex.train.datamodule import SleepDataModule
 from physioex.train.dataset import BatchWindowDataset, RecordingCache, WindowDataset, passthrough
 from physioex.train.module import SleepStager
-from physioex.train.normalise import Normaliser
-from physioex.train.synthetic import write_synthetic_store
 from physioex.train.windows import WorkerBatchSampler
 
 
@@ -169,29 +170,35 @@ def bench_training(dm: SleepDataModule, model: str, steps: int, workers: int) ->
 
 def bench_inference(model: str, n_epochs: int, seq_len: int, slide_epochs: int) -> tuple[float, float]:
     net = SleepStager(model=model, n_channels=1).model.eval()
-    meta = {
-        "model": model,
-        "channels": ["EEG"],
-        "seq_len": seq_len,
-        "sampling_rate": 100.0,
-        "samples_per_epoch": 3000,
-        "normalisation": Normaliser("none").to_meta(),
-    }
+    meta = CheckpointMeta(
+        model=model,
+        channels=("EEG",),
+        seq_len=seq_len,
+        sampling_rate=100.0,
+        samples_per_epoch=3000,
+        fold=0,
+        normalisation=Normaliser("none"),
+    )
     loaded = LoadedModel(model=net, meta=meta, path=Path("<untrained>"))
     x = np.random.default_rng(0).normal(size=(n_epochs, 1, 3000)).astype(np.float32)
     t0 = time.perf_counter()
     loaded.predict_proba(x)
     whole = n_epochs / (time.perf_counter() - t0)
-    # baseline: one window of L epochs per scored epoch, batch size 1 (centre epoch taken)
-    xt = torch.from_numpy(x)
+    sliding = slide_epochs / sliding_batch1_seconds(net, torch.from_numpy(x), seq_len, slide_epochs)
+    return whole, sliding
+
+
+def sliding_batch1_seconds(net: torch.nn.Module, x: torch.Tensor, seq_len: int, n: int) -> float:
+    """The inference baseline: seconds to score the first ``n`` epochs of ``x`` ``(epochs, C, samples)``
+    one at a time, each with a batch-1 window of ``seq_len`` epochs around it (centre epoch taken)."""
+    total = x.shape[0]
     half = seq_len // 2
     t0 = time.perf_counter()
     with torch.no_grad():
-        for i in range(slide_epochs):
-            s = min(max(i - half, 0), n_epochs - seq_len)
-            net(xt[s : s + seq_len][None])
-    sliding = slide_epochs / (time.perf_counter() - t0)
-    return whole, sliding
+        for i in range(n):
+            s = min(max(i - half, 0), total - seq_len)
+            net(x[s : s + seq_len][None])
+    return time.perf_counter() - t0
 
 
 def main() -> None:

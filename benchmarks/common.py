@@ -1,4 +1,4 @@
-"""Shared benchmark plumbing: median-of-N timing, child processes with their own peak memory, machine info.
+"""Shared benchmark plumbing: median-of-N results, child processes with their own peak memory, machine info.
 
 Every measurement that reports memory runs in a fresh child process. Its peak resident set size is the
 child's own ``VmHWM`` (``/proc/self/status``: the high-water mark of its address space, fresh after
@@ -13,9 +13,10 @@ import contextlib
 import json
 import os
 import platform
-import statistics
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from benchmarks.peers.harness_measure import self_peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 """The project root (parent of ``benchmarks/``): child processes run from here."""
@@ -41,18 +44,6 @@ LIBRARIES = (
     "captum",
     "scikit-learn",
 )
-
-
-def median_time(fn: Callable[[], Any], repeats: int = 3, warmup: int = 0) -> dict[str, Any]:
-    """Run ``fn`` ``warmup`` + ``repeats`` times; median wall time (s) of the timed runs and all of them."""
-    for _ in range(warmup):
-        fn()
-    runs = []
-    for _ in range(max(1, repeats)):
-        t0 = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - t0)
-    return {"seconds": statistics.median(runs), "runs": runs}
 
 
 def median_of(results: Sequence[dict[str, Any]], key: str = "seconds") -> dict[str, Any]:
@@ -163,19 +154,6 @@ def python_child(module: str, *args: str, python: str | Path | None = None, **kw
     return run_child([str(python or sys.executable), "-m", module, *args], **kw)
 
 
-def self_peak_rss_mb() -> float:
-    """Peak RSS of the calling process since its ``exec`` (MB): ``VmHWM`` from /proc/self/status."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    import resource  # not Linux: ru_maxrss (KiB on Linux, bytes on macOS)
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def cpu_model() -> str:
     """CPU model name from /proc/cpuinfo (or ``platform.processor()`` elsewhere)."""
     try:
@@ -242,6 +220,28 @@ def emit(result: dict[str, Any]) -> None:
     """Print a child's result as the last stdout line (JSON), adding its own peak RSS (MB)."""
     result.setdefault("self_peak_rss_mb", self_peak_rss_mb())
     print(json.dumps(result), flush=True)
+
+
+def run_worker(argv: Sequence[str], workers: dict[str, Callable[[list[str]], dict[str, Any]]]) -> bool:
+    """Child-process entry: for ``argv`` = ``--worker KIND ARGS...`` emit ``workers[KIND](ARGS)``.
+
+    Returns False (and runs nothing) when ``argv`` is not a worker call.
+    """
+    if list(argv[:1]) != ["--worker"]:
+        return False
+    kind, *rest = argv[1:]
+    emit(workers[kind](rest))
+    return True
+
+
+def print_run(prefix: str, run: Callable[[Path], dict[str, Any]]) -> None:
+    """``run(tmp)`` in a fresh temporary folder (removed afterwards); print its result as indented JSON."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        res = run(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(res, indent=2))
 
 
 def demo_mirror(subjects: int, hours: float, *, root: Path | None = None, seed: int = 0) -> Path:

@@ -73,10 +73,11 @@ def _fig(
     }
 
 
-def _per_epoch_rate(row: Any) -> float | None:
-    if not row or not row.get("seconds"):
+def _rate(row: Any, count: str = "epochs", seconds: str = "seconds") -> float | None:
+    """``row[count] / row[seconds]`` (epochs/s by default), None when the row or its time is missing."""
+    if not row or not row.get(seconds):
         return None
-    return row["epochs"] / row["seconds"]
+    return row[count] / row[seconds]
 
 
 def build_figures(s: dict[str, Any]) -> list[dict[str, Any]]:
@@ -90,20 +91,20 @@ def build_figures(s: dict[str, Any]) -> list[dict[str, Any]]:
             _fig(
                 "preprocess",
                 "preprocess vs MNE path (read_raw_edf + Epochs + numpy.save)",
-                _per_epoch_rate(ours_pre),
+                _rate(ours_pre),
                 "MNE path",
-                _per_epoch_rate(pre.get("mne")),
+                _rate(pre.get("mne")),
                 "epochs/s",
                 target=5.0,
                 target_text=">= 5x faster",
             )
         )
-        floor_rate = _per_epoch_rate(pre.get("floor"))
+        floor_rate = _rate(pre.get("floor"))
         add(
             _fig(
                 "preprocess",
                 "preprocess vs decode floor (pyedflib read only)",
-                _per_epoch_rate(ours_pre),
+                _rate(ours_pre),
                 "decode floor",
                 floor_rate,
                 "epochs/s",
@@ -115,38 +116,37 @@ def build_figures(s: dict[str, Any]) -> list[dict[str, Any]]:
             _fig(
                 "preprocess",
                 "preprocess --jobs 2 vs --jobs 1",
-                _per_epoch_rate(pre.get("physioex_jobs2")),
+                _rate(pre.get("physioex_jobs2")),
                 "--jobs 1",
-                _per_epoch_rate(ours_pre),
+                _rate(ours_pre),
                 "epochs/s",
             )
         )
         f32 = ours_pre["epochs"] * 3000 * 4 if ours_pre.get("epochs") else None
-        add(
-            _fig(
-                "preprocess",
+        size_rows: list[tuple[str, str, Any, dict[str, Any]]] = [
+            (
                 "Zarr store size vs float32 arrays",
-                ours_pre.get("bytes", 0) / 1e6 or None,
                 "float32 (epochs x 3000 x 4 B)",
-                f32 / 1e6 if f32 else None,
-                "MB",
-                higher_is_better=False,
-                target=2.0,
-                target_text="store <= half of float32 (ratio >= 2)",
+                f32,
+                {"target": 2.0, "target_text": "store <= half of float32 (ratio >= 2)"},
+            ),
+            ("Zarr store size vs MNE path's .npy files", "MNE .npy", _get(pre, "mne", "bytes"), {}),
+        ]
+        for name, baseline_name, baseline_bytes, extra in size_rows:
+            ours_mb = ours_pre.get("bytes", 0) / 1e6 or None
+            baseline_mb = baseline_bytes / 1e6 if baseline_bytes else None
+            add(
+                _fig(
+                    "preprocess",
+                    name,
+                    ours_mb,
+                    baseline_name,
+                    baseline_mb,
+                    "MB",
+                    higher_is_better=False,
+                    **extra,
+                )
             )
-        )
-        mne_bytes = _get(pre, "mne", "bytes")
-        add(
-            _fig(
-                "preprocess",
-                "Zarr store size vs MNE path's .npy files",
-                ours_pre.get("bytes", 0) / 1e6 or None,
-                "MNE .npy",
-                mne_bytes / 1e6 if mne_bytes else None,
-                "MB",
-                higher_is_better=False,
-            )
-        )
     tr = s.get("train") or {}
     if tr.get("loader"):
         ld = tr["loader"]
@@ -290,34 +290,26 @@ def build_figures(s: dict[str, Any]) -> list[dict[str, Any]]:
                 f"PhysioEx {px['train']['train_sequences_per_pass']}; PhysioEx validates 10 times per pass",
             )
         )
-    w = pe.get("ours_windowing") or {}
-    if w.get("seconds") and _get(bd, "windowing", "seconds"):
-        bw = bd["windowing"]
-        add(
-            _fig(
-                "peers",
-                "our preprocess vs braindecode 1.8.1 SleepPhysionet-style windowing (preload)",
-                w["epochs"] / w["seconds"],
-                "braindecode",
-                bw["windows"] / bw["seconds"],
-                "epochs/s",
-            )
-        )
-    oc = pe.get("ours_chambon_step") or {}
-    if oc.get("seconds_per_step") and _get(bd, "train_step", "seconds_per_step"):
-        bt = bd["train_step"]
-        add(
-            _fig(
-                "peers",
-                f"Chambon2018 training step ({oc['epochs_per_step']} epochs) "
-                "vs braindecode SleepStagerChambon2018",
-                oc["epochs_per_step"] / oc["seconds_per_step"],
-                "braindecode",
-                bt["epochs_per_step"] / bt["seconds_per_step"],
-                "epochs/s",
-                note="ours adds the sequence encoder (LSTM over L=21) on top of the same epoch encoder",
-            )
-        )
+    w, bw = pe.get("ours_windowing") or {}, _get(bd, "windowing") or {}
+    oc, bt = pe.get("ours_chambon_step") or {}, _get(bd, "train_step") or {}
+    braindecode_rows = [
+        (
+            "our preprocess vs braindecode 1.8.1 SleepPhysionet-style windowing (preload)",
+            _rate(w),
+            _rate(bw, "windows"),
+            "",
+        ),
+        (
+            f"Chambon2018 training step ({oc.get('epochs_per_step')} epochs) "
+            "vs braindecode SleepStagerChambon2018",
+            _rate(oc, "epochs_per_step", "seconds_per_step"),
+            _rate(bt, "epochs_per_step", "seconds_per_step"),
+            "ours adds the sequence encoder (LSTM over L=21) on top of the same epoch encoder",
+        ),
+    ]
+    for name, ours_rate, braindecode_rate, note in braindecode_rows:
+        if ours_rate is not None and braindecode_rate is not None:
+            add(_fig("peers", name, ours_rate, "braindecode", braindecode_rate, "epochs/s", note=note))
     sc = s.get("scaling") or {}
     pre_rows = {(p["recordings"], p["jobs"]): p for p in sc.get("preprocess") or []}
     if pre_rows:

@@ -74,9 +74,9 @@ def _keys(dm: Any, passes: int) -> list[Any]:
     """Window keys of ``passes`` consecutive training passes (new offsets and order each pass)."""
     keys: list[Any] = []
     for p in range(passes):
-        sampler = dm.train_sampler()
-        sampler.set_epoch(p)
-        keys += list(sampler)
+        batches = dm.train_batch_sampler()  # the production path: what `physioex train` iterates
+        batches.set_epoch(p)
+        keys += [k for batch in batches.batches() for k in batch]
     return keys
 
 

@@ -8,12 +8,16 @@ Here that downloads and preprocesses whatever is missing (an existing store is r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from physioex.choices import Model, names
 from physioex.errors import InputError, RunError
-from physioex.paths import data_root, raw_dir, store_path
+from physioex.paths import models_dir, raw_dir, store_path
 
-EXPERIMENTS: tuple[str, ...] = ("chambon2018", "tinysleepnet")
+if TYPE_CHECKING:
+    from physioex.train.run import TrainReport
+
+EXPERIMENTS: tuple[str, ...] = names(Model)
 """Valid ``--experiment`` values: the models of this package."""
 
 
@@ -42,6 +46,7 @@ def _joined(text: str) -> str:
 
 def ensure_store(dataset: str, *, progress: bool = True) -> Path:
     """The dataset's default store, downloading and preprocessing only what is missing."""
+    from physioex.download.listing import LISTING_NAME
     from physioex.store import open_store
     from physioex.store.errors import StoreNotFoundError
 
@@ -52,7 +57,7 @@ def ensure_store(dataset: str, *, progress: bool = True) -> Path:
     except StoreNotFoundError:  # a damaged store is an error, not a reason to rebuild it silently
         pass
     raw = raw_dir(dataset)
-    if not (raw / "SHA256SUMS.txt").is_file():
+    if not (raw / LISTING_NAME).is_file():
         from physioex.download import download
 
         report = download(dataset, out=raw, progress=progress)
@@ -60,9 +65,9 @@ def ensure_store(dataset: str, *, progress: bool = True) -> Path:
             raise RunError(f"download of {dataset} incomplete: {_joined(report.summary())}; run it again")
     from physioex.preprocess.run import preprocess
 
-    report = preprocess(dataset, raw=raw, out=store, progress=progress)
-    if not report.ok:
-        raise RunError(f"preprocessing of {dataset} incomplete: {_joined(report.summary())}; run it again")
+    prepared = preprocess(dataset, raw=raw, out=store, progress=progress)
+    if not prepared.ok:
+        raise RunError(f"preprocessing of {dataset} incomplete: {_joined(prepared.summary())}; run it again")
     return store
 
 
@@ -74,13 +79,14 @@ def train_original(
     out: Path | None = None,
     progress: bool = True,
     **train_options: Any,
-) -> list[dict[str, Any]]:
+) -> TrainReport:
     """The original invocation: resolve names, check the training options, make sure the store exists
-    (downloading and preprocessing only what is missing), then train (``physioex.train.fit``)."""
+    (downloading and preprocessing only what is missing), then train (``physioex.train.run``)."""
     import inspect
 
     from physioex.train.config import DEFAULT_PARAMS
-    from physioex.train.fit import check_fold, train, train_config
+    from physioex.train.fit import check_fold, train_config
+    from physioex.train.run import train
 
     model, name = resolve(experiment, dataset, version)
     named = inspect.signature(train).parameters
@@ -89,5 +95,5 @@ def train_original(
     train_config(train_options.get("params", DEFAULT_PARAMS), model, overrides, cli)
     check_fold(train_options.get("fold", 0), "--fold" if cli == "cli" else "train(fold=...)")
     store = ensure_store(name, progress=progress)
-    out = out or data_root() / "models" / name / model
+    out = out or models_dir(name) / model
     return train(store, model=model, out=out, progress=progress, **train_options)

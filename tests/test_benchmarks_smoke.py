@@ -37,6 +37,7 @@ def test_machine_info_records_cores_cpu_and_versions() -> None:
     assert info["libraries"]["torch"].startswith("2.")
 
 
+@pytest.mark.slow
 def test_quick_run_writes_results_and_table(demo_mirror: Path, tmp_path: Path) -> None:
     from benchmarks.__main__ import run
     from benchmarks.report import main as report_main

@@ -40,7 +40,7 @@ def test_preset_agrees_with_its_dataset_spec(preset: Path) -> None:
     pre = defaults.get("preprocess", {})
     channels = tuple(c.strip() for c in str(pre.get("channels", "")).split(",") if c.strip())
     assert channels == spec.channels, f"{preset.name}: preprocess.channels"
-    assert pre.get("folds") == spec.folds, f"{preset.name}: preprocess.folds"
+    assert pre.get("n_folds") == spec.folds, f"{preset.name}: preprocess.n-folds"
     subjects = parse_ids(defaults.get("download", {}).get("subjects"))
     expected = None if spec.subjects is None else sorted(spec.subjects)
     assert subjects == expected, f"{preset.name}: download.subjects"
@@ -88,18 +88,18 @@ def test_cli_help_lists_every_dataset_with_its_title_and_defaults() -> None:
         (cmd, p.name): p.help or ""
         for cmd in ("download", "preprocess")
         for p in commands[cmd].params
-        if p.name in {"dataset", "mirror", "channels", "folds"}
+        if p.name in {"dataset", "mirror", "channels", "n_folds"}
     }
     for spec in SPECS:
         assert f"{spec.name} ({spec.title}" in helps["download", "dataset"]
         assert spec.name in helps["preprocess", "dataset"]
         assert spec.name in helps["download", "mirror"]
         assert f"{','.join(spec.channels)} for " in helps["preprocess", "channels"]
-        assert f"{spec.folds} for " in helps["preprocess", "folds"]
+        assert f"{spec.folds} for " in helps["preprocess", "n_folds"]
         if spec.mirror_env:
             assert f"${spec.mirror_env}" in helps["download", "mirror"]
     assert "subjects 0-19" in helps["download", "dataset"]
-    assert "20 for sleepedf-20; 10 for sleepedf-78; 5 for " in helps["preprocess", "folds"]
+    assert "20 for sleepedf-20; 10 for sleepedf-78; 5 for " in helps["preprocess", "n_folds"]
 
 
 def test_legacy_physioex_names_resolve_as_the_original_readme_says() -> None:

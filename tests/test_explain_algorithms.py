@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.signal
 import torch
+from helpers import one_torch_thread
 from torch import nn
 
 from physioex.explain.attribute import OwnEpochModel, explain_recording, plan_windows
@@ -22,11 +23,8 @@ S = 3000
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_torch_thread() -> Iterator[None]:
-    """Tiny tensors on a shared 2-core machine: OpenMP threads only add contention (100x slower LSTMs)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 class BandPowerModel(nn.Module):

@@ -11,16 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import SC4001, one_torch_thread
 from typer.testing import CliRunner
 
 from physioex.cli import app
-from physioex.explain.artifacts import atomic_dir
 from physioex.explain.methods import MethodConfig
 from physioex.explain.run import ExplainError, explain
+from physioex.inference.checkpoint import load_checkpoint
+from physioex.io.atomic import atomic_dir
 from physioex.models import build_model
 from physioex.store import open_store
-from physioex.train.checkpoint import load_checkpoint
-from physioex.train.synthetic import write_synthetic_store
+from physioex.synth.store import write_synthetic_store
 
 CHANNELS = ["EEG Fpz-Cz", "EEG Pz-Oz"]
 FAST = MethodConfig(n_steps=4)
@@ -28,11 +29,8 @@ FAST = MethodConfig(n_steps=4)
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_torch_thread() -> Iterator[None]:
-    """Tiny tensors on a shared 2-core machine: OpenMP threads only add contention (100x slower LSTMs)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 def _write_checkpoint(path: Path, channels: list[str], fold: int = 0, seq_len: int = 4) -> Path:
@@ -75,7 +73,7 @@ def test_explain_writes_every_artifact(setup: tuple[Path, Path, Path]) -> None:
     import zarr
 
     root, store, ckpt = setup
-    out = explain(
+    report = explain(
         ckpt,
         store,
         out=root / "run",
@@ -85,6 +83,9 @@ def test_explain_writes_every_artifact(setup: tuple[Path, Path, Path]) -> None:
         progress=False,
         metrics=root / "metrics" / "explain.json",
     )
+    out = report.out
+    assert out == root / "run" and report.metrics == root / "metrics" / "explain.json"
+    assert report.ok and report.failures == {} and report.index_html == out / "index.html"
     st = open_store(store)
     recs = st.recordings_of(st.fold(0).test)
     assert len(recs) == 2
@@ -131,6 +132,8 @@ def test_explain_writes_every_artifact(setup: tuple[Path, Path, Path]) -> None:
     html = (out / "index.html").read_text()
     assert "src='examples.png'" in html and "mean_spearman" in html
     assert json.loads((out / "run.json").read_text())["failures"] == {}
+    assert report.epochs_explained == 20 and report.faithfulness == faith
+    assert f"explained 20 epochs -> {out / 'index.html'}" in report.summary()
 
 
 def test_rerun_replaces_output_and_leaves_no_temp(setup: tuple[Path, Path, Path]) -> None:
@@ -187,7 +190,7 @@ def test_bad_recording_is_reported_and_others_go_on(setup: tuple[Path, Path, Pat
             str(tmp_path / "out"),
             "--method",
             "saliency",
-            "--max-epochs",
+            "--epoch-limit",
             "2",
             "--check-epochs",
             "2",
@@ -245,21 +248,11 @@ def test_explain_real_sleepedf_night(sleepedf_mirror: Path, tmp_path: Path) -> N
 
     from physioex.preprocess.params import PreprocessParams
     from physioex.preprocess.run import preprocess_recordings
-    from physioex.sources.base import Recording
 
-    rec = Recording(
-        id="SC4001E0",
-        subject="0",
-        night=1,
-        files={
-            "psg": "sleep-cassette/SC4001E0-PSG.edf",
-            "hypnogram": "sleep-cassette/SC4001EC-Hypnogram.edf",
-        },
-    )
     store = tmp_path / "sc.zarr"
     params = PreprocessParams(channels=("EEG Fpz-Cz",))
     assert preprocess_recordings(
-        [rec], sleepedf_mirror, store, dataset="sleepedf-20", params=params, progress=False
+        [SC4001], sleepedf_mirror, store, dataset="sleepedf-20", params=params, progress=False
     ).ok
     ckpt = _write_checkpoint(tmp_path / "c.ckpt", ["EEG Fpz-Cz"], seq_len=5)
     out = explain(
@@ -272,7 +265,7 @@ def test_explain_real_sleepedf_night(sleepedf_mirror: Path, tmp_path: Path) -> N
         check_epochs=2,
         config=FAST,
         progress=False,
-    )
+    ).out
     g = zarr.open_group(str(out / "attributions.zarr"), mode="r")["recordings/SC4001E0"]
     labels = open_store(store).labels("SC4001E0")[:6]
     np.testing.assert_array_equal(g["labels"][:], labels)

@@ -1,4 +1,4 @@
-"""Model architecture: exact parameter counts (design.md section 3) and output shapes."""
+"""Model architecture: exact parameter counts (docs/conventions.md section 4) and output shapes."""
 
 from __future__ import annotations
 

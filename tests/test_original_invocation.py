@@ -47,6 +47,7 @@ def run_train(cwd: Path, env: dict[str, str], *args: str) -> subprocess.Complete
     )
 
 
+@pytest.mark.slow
 def test_original_train_invocation_preprocesses_then_trains(workdir: tuple[Path, dict[str, str]]) -> None:
     cwd, env = workdir
     proc = run_train(cwd, env, "--experiment", "chambon2018", "--dataset", "demo")
@@ -93,6 +94,7 @@ def test_original_names_map_onto_the_pipeline() -> None:
     assert resolve("chambon2018", "demo", None) == ("chambon2018", "demo")
 
 
+@pytest.mark.slow
 def test_readme_explanation_example_runs(workdir: tuple[Path, dict[str, str]]) -> None:
     """The README's Python example, verbatim, where `dvc repro` would have left its outputs."""
     cwd, env = workdir

@@ -30,7 +30,7 @@ TINY = {
         "num_workers": 0,
         "seed": 0,
     },
-    "explain": {"method": "integrated-gradients", "max-epochs": 10, "n-steps": 4, "check-epochs": 4},
+    "explain": {"method": "integrated-gradients", "epoch-limit": 10, "n-steps": 4, "check-epochs": 4},
 }
 
 
@@ -82,6 +82,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Pa
     return repo
 
 
+@pytest.mark.slow
 def test_repro_status_push_pull_and_experiment(
     project: Path, env: dict[str, str], s3_endpoint: str, tmp_path: Path
 ) -> None:

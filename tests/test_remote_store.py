@@ -28,6 +28,7 @@ def local_store(demo_mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return out
 
 
+@pytest.mark.slow
 def test_train_test_explain_from_s3(local_store: Path, s3_endpoint: str, tmp_path: Path) -> None:
     import fsspec
 
@@ -58,7 +59,7 @@ def test_train_test_explain_from_s3(local_store: Path, s3_endpoint: str, tmp_pat
     assert metrics["n_epochs"] > 0
     physioex(
         "explain", "--checkpoint", str(ckpt), "--store", url, "--out", str(tmp_path / "explain"),
-        "--max-epochs", "6", "--n-steps", "4", "--check-epochs", "4", "--no-progress",
+        "--epoch-limit", "6", "--n-steps", "4", "--check-epochs", "4", "--no-progress",
     )  # fmt: skip
     assert (tmp_path / "explain" / "index.html").is_file()
     # Nothing was copied next to the outputs: the store exists only in the bucket.

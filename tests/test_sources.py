@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from helpers import SC4001
 
 from physioex.download.listing import format_listing, parse_listing
 from physioex.sources import DATASETS, Recording, get_source
@@ -71,16 +72,7 @@ def test_sleepedf20_pairs_on_first_seven_characters(listing: dict[str, str]) -> 
     selection = get_source("sleepedf-20").select(listing)
     recs = by_id(selection.recordings)
     assert sorted(recs) == ["SC4001E0", "SC4002E0", "SC4131E0", "SC4192E0"]  # subjects < 20 only
-    assert recs["SC4001E0"] == Recording(
-        id="SC4001E0",
-        subject="0",
-        night=1,
-        files={
-            "psg": "sleep-cassette/SC4001E0-PSG.edf",
-            "hypnogram": "sleep-cassette/SC4001EC-Hypnogram.edf",
-        },
-        format="sleepedf",
-    )
+    assert recs["SC4001E0"] == SC4001
     assert (recs["SC4002E0"].subject, recs["SC4002E0"].night) == ("0", 2)
     assert (recs["SC4192E0"].subject, recs["SC4192E0"].night) == ("19", 2)
     assert recs["SC4192E0"].files["hypnogram"] == "sleep-cassette/SC4192EV-Hypnogram.edf"

@@ -172,3 +172,51 @@ def test_store_reads_over_http(sc4001_store: Path) -> None:
             remote.signals("SC4001E0", 400, 421), local.signals("SC4001E0", 400, 421)
         )
         np.testing.assert_array_equal(remote.labels("SC4001E0"), local.labels("SC4001E0"))
+
+
+NUMCODECS_WARNING = "Numcodecs codecs are not in the Zarr version 3 specification"
+
+
+def test_importing_the_store_changes_no_warning_filter() -> None:
+    """A library must not silence warnings process-wide: filters are the same before and after import."""
+    import subprocess
+    import sys
+
+    code = (  # third-party libraries add their own filters at import: import them first
+        "import warnings, numpy, zarr, zarr.codecs.numcodecs; before = list(warnings.filters); "
+        "import physioex.store, physioex.store.writer, physioex.store.verify, physioex.store.schema; "
+        "assert warnings.filters == before, [f for f in warnings.filters if f not in before]; "
+        "import physioex.preprocess.run; "
+        f"assert not [f for f in warnings.filters if f[1] and f[1].match({NUMCODECS_WARNING!r})]"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_writing_opening_and_verifying_a_lossless_store_emits_no_numcodecs_warning(tmp_path: Path) -> None:
+    """Our zarr calls on FixedScaleOffset arrays are quiet; plain zarr still warns (no global filter)."""
+    import warnings
+
+    import zarr
+
+    from physioex.store.schema import RootAttrs
+    from physioex.store.verify import verify_store
+    from physioex.store.writer import ChannelSignal, init_store, write_recording, write_root_attrs
+
+    codes = np.random.default_rng(0).integers(-2048, 2048, size=(3, 3000))
+    signal = ChannelSignal("EEG Fpz-Cz", (codes * 0.5 + 1.0).astype(np.float32), gain=0.5, offset=1.0)
+    path = tmp_path / "lossless.zarr"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        init_store(path, "x")
+        attrs = {"subject": "0", "night": 1, "n_epochs": 3, "params_hash": "h"}
+        write_recording(path, "R1", [signal], np.zeros(3, dtype=np.int8), attrs)
+        root = RootAttrs("x", "sleepedf", ["EEG Fpz-Cz"], 100.0, {}, "h", {"R1": attrs})
+        write_root_attrs(path, root)
+        store = open_store(path)
+        np.testing.assert_array_equal(store.signals("R1")[:, 0], signal.data)
+        assert verify_store(path).ok
+        assert pickle.loads(pickle.dumps(store)).labels("R1").tolist() == [0, 0, 0]
+    assert [str(w.message) for w in caught if NUMCODECS_WARNING in str(w.message)] == []
+    with pytest.warns(UserWarning, match=NUMCODECS_WARNING):  # the array really uses the numcodecs filter
+        zarr.open_array(path / "recordings/R1/signals/EEG_Fpz-Cz", mode="r")

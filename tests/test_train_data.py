@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from physioex.inference.normalise import Normaliser, fit_normaliser
+from physioex.inference.windows import scoring_windows
 from physioex.store import open_store
+from physioex.synth.store import write_synthetic_store
 from physioex.train.datamodule import SleepDataModule, StoreError
 from physioex.train.dataset import IGNORE_INDEX
-from physioex.train.normalise import Normaliser, fit_normaliser
-from physioex.train.synthetic import write_synthetic_store
-from physioex.train.windows import TrainWindowSampler, eval_windows
+from physioex.train.windows import TrainWindowSampler, WorkerBatchSampler
 
 LENGTHS = [37, 52, 8, 45, 60, 41, 33, 29]  # one night (8 epochs) is shorter than L
 
@@ -34,22 +35,27 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_eval_windows_cover_every_epoch_exactly_once(seq_len: int) -> None:
     for n in range(1, 80):
         counts = np.zeros(n, dtype=int)
-        for start, keep in eval_windows(n, seq_len):
+        for start, _, keep in scoring_windows(n, seq_len):
             assert start >= 0 and (start + seq_len <= n or n < seq_len)
             counts[start + keep : min(start + seq_len, n)] += 1
         assert np.all(counts == 1), (n, seq_len)
-        assert len(eval_windows(n, seq_len)) == -(-n // seq_len)
+        assert len(scoring_windows(n, seq_len)) == -(-n // seq_len)
+
+
+def _train_keys(sampler: TrainWindowSampler) -> list[tuple[int, int, int, int]]:
+    """The window keys of the current pass in the order `physioex train` reads them (one worker)."""
+    return [k for batch in WorkerBatchSampler(sampler, 4, 1, distributed=False).batches() for k in batch]
 
 
 def test_train_sampler_is_seeded_varies_per_pass_and_stays_inside_recordings() -> None:
     lengths, L = [37, 52, 8, 45], 10
     s = TrainWindowSampler(lengths, L, seed=3, max_shift=300, group_size=2)
     s.set_epoch(0)
-    a = s.keys()
-    assert a == TrainWindowSampler(lengths, L, seed=3, max_shift=300, group_size=2).keys()
+    a = _train_keys(s)
+    assert a == _train_keys(TrainWindowSampler(lengths, L, seed=3, max_shift=300, group_size=2))
     s.set_epoch(1)
-    b = s.keys()
-    assert a != b and len(a) == len(b) == len(s)
+    b = _train_keys(s)
+    assert a != b and len(a) == len(b) == sum(s.counts)
     for keys in (a, b):
         for r, start, shift, keep in keys:
             assert start >= 0 and start + L <= lengths[r] and abs(shift) <= 300 and keep == 0
@@ -68,8 +74,8 @@ def test_windows_are_slices_of_the_normalised_recording(store: Path) -> None:
     dm.setup()
     st = open_store(store)
     ds = dm._dataset("train")
-    sampler = dm.train_sampler()
-    for key in list(sampler)[:20]:
+    keys = _train_keys(dm.train_sampler())[:20]
+    for key in keys:
         r, start, _, _ = key
         x, y = ds[key]
         rec = dm.splits["train"][r]
@@ -78,7 +84,7 @@ def test_windows_are_slices_of_the_normalised_recording(store: Path) -> None:
         lab = st.labels(rec)[start : start + 6].astype(np.int64)
         assert torch.equal(y, torch.from_numpy(np.where(lab < 0, IGNORE_INDEX, lab)))
     # whole recordings are cached: one store read per recording, not per window
-    assert ds.cache.loads == len({k[0] for k in list(sampler)[:20]})
+    assert ds.cache.loads == len({k[0] for k in keys})
 
 
 def test_signal_shift_moves_the_window_in_time(store: Path) -> None:
@@ -105,7 +111,7 @@ def test_evaluation_loader_scores_each_epoch_once(store: Path) -> None:
         n_windows += y.shape[0]
     expected = sum(int((st.labels(r) >= 0).sum()) for r in recs)
     assert scored == expected and scored > 0
-    assert n_windows == sum(len(eval_windows(st.n_epochs(r), 10)) for r in recs)
+    assert n_windows == sum(len(scoring_windows(st.n_epochs(r), 10)) for r in recs)
 
 
 def test_loader_with_two_workers_matches_in_process(store: Path) -> None:
@@ -145,7 +151,7 @@ def test_each_worker_reads_only_its_own_recordings(store: Path, workers: int) ->
     assert shares[0] == shares[1] == shares[2]  # stable shares: a cached recording is never re-read
     ev = dm.eval_batch_sampler("test")
     keys = [k for b in ev for k in b]
-    assert len(keys) == len(set(keys)) == sum(len(eval_windows(n, 5)) for n in dm.n_epochs["test"])
+    assert len(keys) == len(set(keys)) == sum(len(scoring_windows(n, 5)) for n in dm.n_epochs["test"])
 
 
 class _ReadLog:

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from physioex.inference.checkpoint import CheckpointError, load_checkpoint
+from physioex.inference.run import evaluate
 from physioex.store import open_store
-from physioex.train.checkpoint import CheckpointError, load_checkpoint
-from physioex.train.evaluate import test as run_test
-from physioex.train.fit import train
-from physioex.train.synthetic import write_synthetic_store
+from physioex.synth.store import write_synthetic_store
+from physioex.train.run import train
 
 FAST = {"seq_len": 10, "batch_size": 8, "num_workers": 0, "progress": False, "params": None}
 
@@ -36,7 +36,7 @@ def test_training_learns_well_above_chance(trained: Path, store: Path, tmp_path:
     for name in ("best.ckpt", "last.ckpt"):
         assert (trained / "fold-0" / name).is_file()
     assert (trained / "fold-0" / "dvclive" / "metrics.json").is_file()
-    m = run_test(trained, store, fold=0, out=tmp_path / "report", progress=False)
+    m = evaluate(trained, store, fold=0, out=tmp_path / "report", progress=False).metrics
     st = open_store(store)
     labels = np.concatenate([st.labels(r) for r in st.recordings_of(st.fold(0).test)])
     majority = np.bincount(labels[labels >= 0]).max() / (labels >= 0).sum()
@@ -56,8 +56,8 @@ def test_reload_gives_identical_predictions_and_meta(trained: Path, store: Path)
     x = st.signals(rec)
     a = load_checkpoint(trained / "fold-0" / "best.ckpt")
     b = load_checkpoint(trained / "fold-0" / "best.ckpt")
-    assert a.channels == ["EEG Fpz-Cz"] and a.seq_len == 10 and a.meta["fold"] == 0
-    assert a.meta["model"] == "chambon2018" and a.meta["normalisation"]["mode"] == "global"
+    assert a.channels == ["EEG Fpz-Cz"] and a.seq_len == 10 and a.meta.fold == 0
+    assert a.meta.model == "chambon2018" and a.meta.normalisation.mode == "global"
     pa, pb = a.predict_proba(x), b.predict_proba(x)
     assert pa.shape == (x.shape[0], 5)
     np.testing.assert_array_equal(pa, pb)
@@ -77,7 +77,7 @@ def test_whole_night_inference_scores_each_epoch_once(trained: Path, store: Path
         tail = loaded.model(torch.from_numpy(xn[85:95])[None])[0].numpy()
     np.testing.assert_allclose(logits[:90], full, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(logits[90:], tail[5:], rtol=1e-4, atol=1e-5)
-    short = loaded.predict_logits(xn[:4])  # shorter than L: padded, still one prediction per epoch
+    short = loaded.predict_logits(xn[:4])  # shorter than L: one window of 4, one prediction per epoch
     assert short.shape == (4, 5) and np.isfinite(short).all()
 
 
@@ -123,9 +123,9 @@ def test_bad_checkpoints_are_rejected_clearly(tmp_path: Path, trained: Path, sto
     # a store without the model's channel
     eog = write_synthetic_store(tmp_path / "eog.zarr", subjects=3, epochs=30, channels=("EOG horizontal",))
     with pytest.raises(CheckpointError, match=r"lacks channel\(s\) \['EEG Fpz-Cz'\]"):
-        run_test(best, eog, out=tmp_path / "r", progress=False)
+        evaluate(best, eog, out=tmp_path / "r", progress=False)
     with pytest.raises(CheckpointError, match="trained on fold 0; testing it on fold 2"):
-        run_test(best, store, fold=2, out=tmp_path / "r", progress=False)
+        evaluate(best, store, fold=2, out=tmp_path / "r", progress=False)
 
 
 def test_cli_train_and_test(store: Path, tmp_path: Path) -> None:
@@ -160,8 +160,8 @@ def test_cli_train_and_test(store: Path, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "fold 0: best validation macro F1" in r.output
     meta = load_checkpoint(tmp_path / "m" / "fold-0" / "best.ckpt").meta
-    assert meta["seq_len"] == 10 and meta["config"]["limit_train_batches"] == 2  # from params.yaml
-    assert meta["normalisation"]["mode"] == "recording"  # CLI override
+    assert meta.seq_len == 10 and meta.config["limit_train_batches"] == 2  # from params.yaml
+    assert meta.normalisation.mode == "recording"  # CLI override
     r = runner.invoke(
         app,
         [

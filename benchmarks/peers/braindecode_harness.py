@@ -5,7 +5,8 @@ through MNE's fetcher): ``mne.io.read_raw_edf(preload=True)`` of the EEG channel
 the same +-30 min wake crop as ``SleepPhysionet._load_raw``, scaled to uV, then
 ``create_windows_from_events`` (30-s windows, preload) over a ``BaseConcatDataset`` of ``RawDataset``.
 The train step is ``SleepStagerChambon2018`` forward + backward + Adam on a batch of single epochs.
-Prints one JSON line. Needs only the peer's venv.
+Prints one JSON line. Needs only the peer's venv and, beside this file, the stdlib-only
+``harness_measure.py`` and ``harness_recipes.py``.
 
 Usage: python braindecode_harness.py RECORDINGS_JSON [--repeats 3] [--epochs-per-step 252]
 (RECORDINGS_JSON: list of {"id", "psg", "hypnogram"} with absolute paths).
@@ -20,22 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-MAPPING = {
-    "Sleep stage W": 0,
-    "Sleep stage 1": 1,
-    "Sleep stage 2": 2,
-    "Sleep stage 3": 3,
-    "Sleep stage 4": 3,
-    "Sleep stage R": 4,
-}
+from harness_measure import self_peak_rss_mb, step_time  # beside this file (sys.path[0])
+from harness_recipes import RK_EVENT_ID
+
 EXCLUDE = ["EOG horizontal", "Resp oro-nasal", "EMG submental", "Temp rectal", "Event marker"]
-
-
-def _peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0
-    return 0.0
 
 
 def _load_raw(psg: str, hyp: str, crop_wake_mins: float = 30.0) -> Any:
@@ -80,7 +69,7 @@ def windowing(recordings: list[dict[str, str]]) -> dict[str, Any]:
         window_size_samples=3000,
         window_stride_samples=3000,
         preload=True,
-        mapping=MAPPING,
+        mapping=RK_EVENT_ID,
     )
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "windows": int(len(windows))}
@@ -104,16 +93,8 @@ def train_step(epochs_per_step: int, repeats: int, steps: int = 3) -> dict[str, 
         loss_fn(model(x), y).backward()
         opt.step()
 
-    step()  # warm-up
-    runs = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        runs.append((time.perf_counter() - t0) / steps)
     return {
-        "seconds_per_step": statistics.median(runs),
-        "runs": runs,
+        **step_time(step, repeats, steps),
         "epochs_per_step": epochs_per_step,
         "parameters": sum(p.numel() for p in model.parameters()),
     }
@@ -142,7 +123,7 @@ def main() -> None:
         },
         "train_step": train_step(args.epochs_per_step, args.repeats),
     }
-    out["self_peak_rss_mb"] = _peak_mb()
+    out["self_peak_rss_mb"] = self_peak_rss_mb()
     print(json.dumps(out), flush=True)
 
 

@@ -3,7 +3,8 @@
 Uses PhysioEx's own Python API, the same calls its ``train`` and ``test_model`` commands make
 (``get_dataset("sleepedf")`` on ``$PHYSIOEX_DATA/physionet-sleep-data``, ``Trainer.train``,
 ``Trainer.evaluate``). Its forward passes run under ``torch.autocast("cpu")``, i.e. bfloat16 on CPU.
-Prints one JSON line. Not imported by physioex itself; this file needs only the peer's venv.
+Prints one JSON line. Not imported by physioex itself; needs only the peer's venv and the stdlib-only
+``harness_measure.py`` beside it.
 
 Usage: python physioex_harness.py WORK_DIR [--night-root DIR] [--repeats 3]
 """
@@ -13,17 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-
-def _peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0
-    return 0.0
+from harness_measure import median_time, self_peak_rss_mb  # beside this file (sys.path[0])
 
 
 def _dataset(root: str | None, cache: Path) -> Any:
@@ -64,13 +59,7 @@ def _time_inference(model: Any, x: Any, repeats: int, autocast: bool) -> float:
         with torch.no_grad(), ctx:
             model(x)
 
-    once()  # warm-up
-    runs = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        once()
-        runs.append(time.perf_counter() - t0)
-    return statistics.median(runs)
+    return median_time(once, repeats, warmup=1)["seconds"]
 
 
 def main() -> None:
@@ -160,7 +149,7 @@ def main() -> None:
         )
     out["inference"] = nights
     out["torch"] = torch.__version__
-    out["self_peak_rss_mb"] = _peak_mb()
+    out["self_peak_rss_mb"] = self_peak_rss_mb()
     print(json.dumps(out), flush=True)
 
 

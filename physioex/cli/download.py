@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from physioex.cli.options import JOBS_HELP, TIMEOUT_HELP, DownloadOut, Progress, Subjects
 from physioex.sources import dataset_help, mirror_help
 
 DATASET_HELP = f"Dataset to fetch: {dataset_help()}."
@@ -48,13 +48,7 @@ def _ids(text: str | None, what: str) -> list[int] | None:
 
 def download(
     dataset: Annotated[str, typer.Argument(help=DATASET_HELP, show_default=False, metavar="DATASET")],
-    subjects: Annotated[
-        str | None,
-        typer.Option(
-            help="Subjects to fetch, e.g. 0,1,5-7 (Sleep-EDF subject ids; for Dreem, 0-based record "
-            "indices in UUID order). Default: every subject of the dataset."
-        ),
-    ] = None,
+    subjects: Subjects = None,
     nights: Annotated[str | None, typer.Option(help="Nights to fetch, e.g. 1 or 1,2. Default: all.")] = None,
     mirror: Annotated[
         str | None,
@@ -64,20 +58,12 @@ def download(
             f"Default: {mirror_help()}. Symlinks in a local mirror must stay inside it."
         ),
     ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(help="Target folder; default data/raw/DATASET (under $PHYSIOEX_DATA if set)."),
-    ] = None,
-    jobs: Annotated[int, typer.Option(help="Files downloaded at the same time (at least 1).")] = 4,
+    out: DownloadOut = None,
+    jobs: Annotated[int, typer.Option(help=f"{JOBS_HELP}: files downloaded at the same time.")] = 4,
     retries: Annotated[
         int, typer.Option(help="Retries per request on HTTP 429/5xx, connection errors and timeouts.")
     ] = 5,
-    timeout: Annotated[
-        float,
-        typer.Option(
-            help="Seconds to wait for a connection and for each read before giving up (or retrying)."
-        ),
-    ] = 60.0,
+    timeout: Annotated[float, typer.Option(help=TIMEOUT_HELP)] = 60.0,
     max_file_mb: Annotated[
         float,
         typer.Option(
@@ -87,11 +73,11 @@ def download(
     ] = 2000.0,
     demo_subjects: Annotated[int, typer.Option(help="Demo only: subjects to generate (1-100).")] = 10,
     demo_nights: Annotated[int, typer.Option(help="Demo only: nights per subject (1-9).")] = 2,
-    seed: Annotated[int, typer.Option(help="Demo only: generator seed (same seed, same bytes).")] = 0,
+    demo_seed: Annotated[int, typer.Option(help="Demo only: generator seed (same seed, same bytes).")] = 0,
     hours: Annotated[
         float, typer.Option(help="Demo only: length of each synthetic night (h, 2.5-24).")
     ] = 9.0,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar in bytes.")] = True,
+    progress: Progress = True,
 ) -> None:
     """Download raw recordings of DATASET and check every file against the mirror's SHA256SUMS.txt.
 
@@ -123,7 +109,7 @@ def download(
         progress=progress,
         demo_subjects=demo_subjects,
         demo_nights=demo_nights,
-        demo_seed=seed,
+        demo_seed=demo_seed,
         demo_hours=hours,
     )
     for problem in report.problems:

@@ -2,64 +2,54 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-_BAND_NAMES = ("delta", "theta", "alpha", "sigma", "beta", "gamma")
+from physioex.choices import Band, Baseline, Method, Output, Target, names
+from physioex.cli.options import Checkpoint, ExplainOut, Fold, Progress, Store, choice_of
 
 
 def explain(
-    checkpoint: Annotated[
-        Path, typer.Option(help="Trained model (best.ckpt written by `physioex train`).", show_default=False)
-    ],
-    store: Annotated[
-        str,
-        typer.Option(
-            help="Zarr epoch store (path or URL) holding the recordings to explain.", show_default=False
-        ),
-    ],
+    checkpoint: Checkpoint,
+    store: Store,
     method: Annotated[
-        str,
+        Method,
         typer.Option(
             help="How evidence is measured. integrated-gradients: the reference; attributions add up exactly "
             "to the change of the stage's probability between the baseline and the real signal. "
             "deeplift: a fast approximation of it. gradient-shap: integrated gradients averaged over "
             "noisy baselines (smoother maps). saliency: where a tiny change of the signal would change "
             "the score most (sensitivity, not contribution). occlusion: replace 0.5 s of one channel by "
-            "the baseline and measure the drop (model-agnostic, slower)."
+            "the baseline and measure the drop (model-agnostic, slower).",
+            parser=choice_of(Method),
         ),
-    ] = "integrated-gradients",
-    fold: Annotated[
-        int | None,
-        typer.Option(
-            help="Fold whose test recordings are explained. Default: the fold the checkpoint was trained on."
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Output folder, replaced atomically. Default: data/explain/foldN.")
-    ] = None,
+    ] = Method.INTEGRATED_GRADIENTS,
+    fold: Fold = None,
+    out: ExplainOut = None,
     target: Annotated[
-        str,
+        Target,
         typer.Option(
             help="Stage explained for each epoch: predicted (why did the model say this?) or true (what in "
-            "the signal supports the scorer's stage?; unscored epochs are skipped)."
+            "the signal supports the scorer's stage?; unscored epochs are skipped).",
+            parser=choice_of(Target),
         ),
-    ] = "predicted",
+    ] = Target.PREDICTED,
     baseline: Annotated[
-        str,
+        Baseline,
         typer.Option(
             help="Reference signal an attribution is measured against: zeros (flat 0 uV), mean (flat line at "
             "each channel's night mean), band-removed (the same signal without the --baseline-band bands, "
-            "so attributions show what those rhythms contributed)."
+            "so attributions show what those rhythms contributed).",
+            parser=choice_of(Baseline),
         ),
-    ] = "zeros",
+    ] = Baseline.ZEROS,
     baseline_band: Annotated[
-        list[str] | None,
+        list[Band] | None,
         typer.Option(
-            help="Band(s) removed for --baseline band-removed (repeatable). Default: all six bands."
+            help="Band(s) removed for --baseline band-removed (repeatable). Default: all six bands.",
+            parser=choice_of(Band),
         ),
     ] = None,
     recordings: Annotated[
@@ -68,9 +58,9 @@ def explain(
             "--recordings", "--recording", help="Recording id(s) to explain instead of the fold's test set."
         ),
     ] = None,
-    max_epochs: Annotated[
+    epoch_limit: Annotated[
         int | None,
-        typer.Option(help="Explain only the first N epochs of each recording (quick look)."),
+        typer.Option(help="Explain only the first N epochs of each recording (quick look; >= 1)."),
     ] = None,
     shapley: Annotated[
         bool,
@@ -80,8 +70,11 @@ def explain(
         ),
     ] = False,
     output: Annotated[
-        str, typer.Option(help="Score explained: probability of the stage (default) or its logit.")
-    ] = "probability",
+        Output,
+        typer.Option(
+            help="Score explained: probability of the stage (default) or its logit.", parser=choice_of(Output)
+        ),
+    ] = Output.PROBABILITY,
     n_steps: Annotated[int, typer.Option(help="Integration steps for integrated-gradients (>= 2).")] = 32,
     check_epochs: Annotated[
         int, typer.Option(help="Epochs used for the faithfulness checks of the run (>= 1).")
@@ -90,7 +83,7 @@ def explain(
         Path | None,
         typer.Option(help="Also write the faithfulness numbers to this JSON file (e.g. a DVC metrics file)."),
     ] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar over epochs.")] = True,
+    progress: Progress = True,
 ) -> None:
     """Show which parts of the signal drove each scored 30-s epoch, and check that the picture is faithful.
 
@@ -110,36 +103,36 @@ def explain(
     (which may not be, hold or lie inside --store or --checkpoint).
     """
 
+    from physioex.errors import InputError
     from physioex.explain.methods import MethodConfig
     from physioex.explain.run import explain as run_explain
+    from physioex.train import checks
 
-    result = run_explain(
+    if fold is not None and not fold.strip().isdigit():
+        raise InputError(f"--fold: explain takes one fold number (0, 1, ...), got {fold!r}")
+    if epoch_limit is not None:
+        checks.integer(epoch_limit, "--epoch-limit", 1)
+
+    report = run_explain(
         checkpoint,
         store,
-        method=method,
-        fold=fold,
+        method=method.value,
+        fold=None if fold is None else int(fold),
         out=out,
-        target=target,
-        baseline=baseline,
-        baseline_bands=tuple(baseline_band) if baseline_band else _BAND_NAMES,
+        target=target.value,
+        baseline=baseline.value,
+        baseline_bands=tuple(b.value for b in baseline_band) if baseline_band else names(Band),
         recordings=recordings or None,
-        max_epochs=max_epochs,
+        max_epochs=epoch_limit,
         shapley=shapley,
-        output=output,
+        output=output.value,
         config=MethodConfig(n_steps=n_steps),
         check_epochs=check_epochs,
         progress=progress,
         metrics=metrics,
     )
-    faith = json.loads((result / "faithfulness.json").read_text())
-    failures = json.loads((result / "run.json").read_text()).get("failures") or {}
-    comp, rnd = faith["completeness"], faith["randomisation"]
-    typer.echo(
-        f"explained {faith['n_epochs_explained']} epochs -> {result / 'index.html'}\n"
-        f"completeness: median relative delta {comp.get('median_relative_delta')}, "
-        f"randomisation: mean Spearman {rnd.get('mean_spearman')} (passed: {rnd.get('passed')})"
-    )
-    for rec, err in failures.items():
+    typer.echo(report.summary())
+    for rec, err in report.failures.items():
         typer.echo(f"failed: {rec}: {err}", err=True)
-    if failures:
+    if not report.ok:
         raise typer.Exit(1)

@@ -1,4 +1,4 @@
-"""``physioex predict``: the command-line face of :func:`physioex.train.predict.predict`."""
+"""``physioex predict``: the command-line face of :func:`physioex.inference.run.predict`."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from typing import Annotated
 
 import typer
 
+from physioex.cli.options import Checkpoint, InferenceBatchSize, PredictOut
+
 
 def predict(
     psg: Annotated[
         Path, typer.Argument(help="The night to stage: an EDF/EDF+ PSG file.", show_default=False)
     ],
-    checkpoint: Annotated[Path, typer.Option(help="Trained model (.ckpt from `physioex train`).")],
-    out: Annotated[
-        Path | None, typer.Option(help="Hypnogram CSV to write. Default: PSG-NAME-hypnogram.csv here.")
-    ] = None,
+    checkpoint: Checkpoint,
+    out: PredictOut = None,
     edf_out: Annotated[
         Path | None, typer.Option(help="EDF+ annotation file to write. Default: the CSV path with .edf.")
     ] = None,
@@ -26,12 +26,7 @@ def predict(
             "e.g. 'EEG Fpz-Cz=Fpz'. Repeat (or separate with commas) for several channels."
         ),
     ] = None,
-    batch_size: Annotated[
-        int | None,
-        typer.Option(
-            help="Windows per inference batch (>= 1). Default: ~48 epochs on CPU (fastest), 64 on GPU."
-        ),
-    ] = None,
+    batch_size: InferenceBatchSize = None,
 ) -> None:
     """Stage a whole night with a trained model and write the hypnogram.
 
@@ -41,8 +36,8 @@ def predict(
     time, sleep efficiency and minutes per stage. No output may be the PSG or the checkpoint.
     """
 
-    from physioex.train.predict import parse_channel_map
-    from physioex.train.predict import predict as run_predict
+    from physioex.inference.predict import parse_channel_map
+    from physioex.inference.run import predict as run_predict
 
     r = run_predict(
         psg,
@@ -52,16 +47,16 @@ def predict(
         channel_map=parse_channel_map(channel_map),
         batch_size=batch_size,
     )
-    s = r["summary"]
+    s = r.summary
     stages = "  ".join(
         f"{k[:-4]} {v:.1f}"
         for k, v in s.items()
         if k.endswith("_min") and k[:-4] in ("W", "N1", "N2", "N3", "REM")
     )
     typer.echo(
-        f"{r['n_epochs']} epochs scored ({s['time_in_bed_min']:.1f} min)\n"
+        f"{r.n_epochs} epochs scored ({s['time_in_bed_min']:.1f} min)\n"
         f"total sleep time {s['total_sleep_time_min']:.1f} min, "
         f"sleep efficiency {100 * s['sleep_efficiency']:.1f} %, "
         f"sleep onset latency {s['sleep_onset_latency_min']:.1f} min, WASO {s['waso_min']:.1f} min\n"
-        f"minutes per stage: {stages}\nwrote {r['csv']} and {r['edf']}"
+        f"minutes per stage: {stages}\nwrote {r.csv} and {r.edf}"
     )

@@ -7,8 +7,18 @@ from typing import Annotated
 
 import typer
 
+from physioex.choices import Compression, Crop
+from physioex.cli.options import (
+    JOBS_HELP,
+    Channels,
+    PreprocessOut,
+    Progress,
+    Subjects,
+    channel_names,
+    choice_of,
+)
 from physioex.errors import InputError
-from physioex.sources import DATASETS, channels_help, folds_help
+from physioex.sources import DATASETS, folds_help
 
 
 def _bandpass(text: str | None) -> tuple[float, float] | None:
@@ -46,25 +56,18 @@ def preprocess(
             help="Folder with the verified download (holds SHA256SUMS.txt). Default: data/raw/DATASET."
         ),
     ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Zarr store to create or update. Default: data/stores/DATASET.zarr.")
-    ] = None,
-    channels: Annotated[
-        str | None,
-        typer.Option(
-            help="Comma-separated channel names in store order, e.g. 'EEG Fpz-Cz,EOG horizontal'. "
-            f"Default: {channels_help()}."
-        ),
-    ] = None,
-    jobs: Annotated[int, typer.Option(help="Recordings processed in parallel (processes, at least 1).")] = 1,
+    out: PreprocessOut = None,
+    channels: Channels = None,
+    jobs: Annotated[int, typer.Option(help=f"{JOBS_HELP}: recordings processed in parallel processes.")] = 1,
     crop: Annotated[
-        str,
+        Crop,
         typer.Option(
             help="Epochs kept per night: sleep (first sleep epoch - N min .. last sleep epoch + N min), "
             "lights (lights-off..lights-on where known; Dreem: whole record), none (whole recording), "
-            "auto (lights where known, else sleep)."
+            "auto (lights where known, else sleep).",
+            parser=choice_of(Crop),
         ),
-    ] = "auto",
+    ] = Crop.AUTO,
     crop_minutes: Annotated[
         float, typer.Option(help="Wake kept around sleep for --crop sleep (min).")
     ] = 30.0,
@@ -82,18 +85,18 @@ def preprocess(
             "and interpolate them; refused by default."
         ),
     ] = False,
-    subjects: Annotated[str | None, typer.Option(help="Subjects to include, e.g. 0-9. Default: all.")] = None,
-    folds: Annotated[
+    subjects: Subjects = None,
+    n_folds: Annotated[
         int | None,
         typer.Option(
-            help=f"Subject-wise folds. Default: {folds_help()} (at most one per subject; none below 3 "
-            "subjects)."
+            help=f"Number of subject-wise folds. Default: {folds_help()} (at most one per subject; "
+            "none below 3 subjects)."
         ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the fold assignment.")] = 0,
+    fold_seed: Annotated[int, typer.Option(help="Seed of the subject-to-fold assignment.")] = 0,
     compression: Annotated[
-        str, typer.Option(help="Chunk compression: blosc-zstd, blosc-lz4, zstd or none.")
-    ] = "blosc-zstd",
+        Compression, typer.Option(help="Chunk compression.", parser=choice_of(Compression))
+    ] = Compression.BLOSC_ZSTD,
     chunk_epochs: Annotated[int, typer.Option(help="Epochs per stored chunk (at least 1).")] = 256,
     prune: Annotated[
         bool,
@@ -103,7 +106,7 @@ def preprocess(
             "recordings that failed (without it, any failure leaves the old store as it was)."
         ),
     ] = False,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar over recordings.")] = True,
+    progress: Progress = True,
 ) -> None:
     """Cut raw recordings of DATASET into 30-s epochs and write them to a Zarr epoch store.
 
@@ -118,8 +121,8 @@ def preprocess(
     from physioex.errors import RunError
     from physioex.preprocess.run import preprocess as run_preprocess
 
-    names = [c.strip() for c in channels.split(",") if c.strip()] if channels is not None else None
-    if channels is not None and not names:
+    names = channel_names(channels)
+    if names == []:
         raise InputError(f"--channels {channels!r}: no channel name given")
     report = run_preprocess(
         dataset,
@@ -128,16 +131,16 @@ def preprocess(
         channels=names,
         jobs=jobs,
         subjects=_subjects(subjects),
-        folds=folds,
-        seed=seed,
+        folds=n_folds,
+        seed=fold_seed,
         progress=progress,
         prune=prune,
-        crop=crop,
+        crop=crop.value,
         crop_minutes=crop_minutes,
         sampling_rate=sampling_rate,
         bandpass=_bandpass(bandpass),
         allow_upsampling=allow_upsampling,
-        compression=compression,
+        compression=compression.value,
         chunk_epochs=chunk_epochs,
     )
     typer.echo(report.summary())

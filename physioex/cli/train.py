@@ -1,37 +1,36 @@
-"""``physioex train``: the command-line face of :func:`physioex.train.fit.train`."""
+"""``physioex train``: the command-line face of :func:`physioex.train.run.train`."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-
-def _split(text: str | None) -> list[str] | None:
-    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+from physioex.choices import Model, Normalisation, value_of
+from physioex.cli.options import (
+    BATCH_SIZE_HELP,
+    Channels,
+    Fold,
+    OptionalStore,
+    Progress,
+    TrainOut,
+    channel_names,
+    choice_of,
+)
 
 
 def train(
-    store: Annotated[
-        str | None,
-        typer.Option(
-            help="Zarr epoch store written by `physioex preprocess` (path or fsspec URL such as s3://...). "
-            "Not needed with --experiment/--dataset."
-        ),
-    ] = None,
+    store: OptionalStore = None,
     model: Annotated[
-        str | None,
-        typer.Option(help="tinysleepnet or chambon2018. Default: params.yaml train.model, else chambon2018."),
-    ] = None,
-    fold: Annotated[str, typer.Option(help="Cross-validation fold to train (0, 1, ...) or 'all'.")] = "0",
-    out: Annotated[
-        Path | None,
+        Model | None,
         typer.Option(
-            help="Output folder: fold-K/best.ckpt, last.ckpt, dvclive/. Default: models "
-            "(data/models/DATASET/EXPERIMENT with --experiment)."
+            help="Model to train. Default: params.yaml train.model, else chambon2018.",
+            parser=choice_of(Model),
         ),
     ] = None,
+    fold: Fold = "0",
+    out: TrainOut = None,
     params: Annotated[
         Path | None, typer.Option(help="YAML file whose `train:` section sets hyper-parameters.")
     ] = Path("params.yaml"),
@@ -59,12 +58,11 @@ def train(
         ),
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/fold-K/last.ckpt if it exists.")] = False,
-    channels: Annotated[
-        str | None,
-        typer.Option(help="Store channels to use, comma-separated, e.g. 'EEG Fpz-Cz'. Default: all."),
-    ] = None,
+    channels: Channels = None,
     seq_len: Annotated[int | None, typer.Option(help="Epochs per sequence (L).")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Sequences per training batch.")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help=f"{BATCH_SIZE_HELP} in training (>= 1). Default: params.yaml, else 32.")
+    ] = None,
     max_epochs: Annotated[
         int | None, typer.Option(help="Maximum passes over the training data (>= 1).")
     ] = None,
@@ -73,14 +71,17 @@ def train(
     ] = None,
     lr: Annotated[float | None, typer.Option(help="Adam learning rate.")] = None,
     normalisation: Annotated[
-        str | None,
-        typer.Option(help="global (train-subject mean/std per channel), recording (per night) or none."),
+        Normalisation | None,
+        typer.Option(
+            help="global (train-subject mean/std per channel), recording (per night) or none.",
+            parser=choice_of(Normalisation),
+        ),
     ] = None,
     augment: Annotated[
         bool | None, typer.Option("--augment/--no-augment", help="Signal shift and random sequence start.")
     ] = None,
     num_workers: Annotated[int | None, typer.Option(help="Data-loading worker processes.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed (same seed, same run).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Training seed (same seed, same run).")] = None,
     accelerator: Annotated[str, typer.Option(help="Lightning accelerator: cpu, gpu, mps, auto.")] = "cpu",
     devices: Annotated[str, typer.Option(help="Lightning devices: 1, 4, 'auto', '0,1'.")] = "1",
     num_nodes: Annotated[int, typer.Option(help="Machines for multi-node DDP.")] = 1,
@@ -90,7 +91,7 @@ def train(
     precision: Annotated[
         str, typer.Option(help="Lightning precision: 32-true, 16-mixed, bf16-mixed.")
     ] = "32-true",
-    progress: Annotated[bool, typer.Option(help="Show Lightning's progress bar.")] = True,
+    progress: Progress = True,
 ) -> None:
     """Train a sleep-staging model on one fold (or all folds) of an epoch store.
 
@@ -110,7 +111,7 @@ def train(
     from physioex.errors import InputError
 
     dev: str | int = int(devices) if devices.strip().isdigit() else devices.strip()
-    options = dict(
+    options: dict[str, Any] = dict(
         fold=fold,
         params=params,
         resume=resume,
@@ -121,13 +122,13 @@ def train(
         precision=precision,
         progress=progress,
         overrides_from="cli",
-        channels=_split(channels),
+        channels=channel_names(channels) or None,
         seq_len=seq_len,
         batch_size=batch_size,
         max_epochs=max_epochs,
         patience=patience,
         lr=lr,
-        normalisation=normalisation,
+        normalisation=value_of(normalisation),
         augment=augment,
         num_workers=num_workers,
         seed=seed,
@@ -141,19 +142,14 @@ def train(
                 "--dataset DATASET --version V` (without --store/--model); "
                 "or use `--store STORE --model MODEL`"
             )
-        summaries = train_original(experiment, dataset, version, out=out, **options)
+        report = train_original(experiment, dataset, version, out=out, **options)
     else:
-        from physioex.train.fit import train as run_train
+        from physioex.train.run import train as run_train
 
         if store is None:
             raise InputError("--store: missing; give --store STORE (or --experiment/--dataset/--version)")
-        summaries = run_train(store, model=model, out=out or Path("models"), **options)
-    for s in summaries:
-        f1 = "n/a" if s["best_val_f1"] is None else f"{s['best_val_f1']:.3f}"
-        typer.echo(
-            f"fold {s['fold']}: best validation macro F1 {f1} after {s['passes']} passes "
-            f"-> {s['best_checkpoint']}"
-        )
+        report = run_train(store, model=value_of(model), out=out, **options)
+    typer.echo(report.summary())
 
 
 def main() -> None:

@@ -6,20 +6,18 @@ from typing import Annotated
 
 import typer
 
+from physioex.cli.options import TIMEOUT_HELP, Progress, StoreArgument
+
 
 def verify(
-    store: Annotated[
-        str, typer.Argument(help="Zarr epoch store to check (path or URL).", show_default=False)
-    ],
+    store: StoreArgument,
     timeout: Annotated[
         float | None,
         typer.Option(
-            min=0.001,
-            help="Seconds to wait for a remote store's connection or answer. "
-            "Default: $PHYSIOEX_STORE_TIMEOUT or 20.",
+            min=0.001, help=f"{TIMEOUT_HELP} Remote stores only; default: $PHYSIOEX_STORE_TIMEOUT or 20."
         ),
     ] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar over recordings.")] = True,
+    progress: Progress = True,
 ) -> None:
     """Read every chunk of every recording and check the manifest, params hashes and the index.
 

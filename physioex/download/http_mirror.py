@@ -10,7 +10,7 @@ from __future__ import annotations
 import http.client
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 
 import requests
 import urllib3
@@ -145,7 +145,7 @@ class HttpMirror(Mirror):
         )
 
 
-def _body(relpath: str, response: requests.Response) -> Iterator[bytes]:
+def _body(relpath: str, response: requests.Response) -> Generator[bytes, None, None]:
     """Body chunks; a connection cut or a read timeout mid-body becomes ``TruncatedError``.
 
     ``http.client`` never reads past ``Content-Length``: a longer body is cut there (and urllib3 drops the

@@ -10,6 +10,6 @@ from __future__ import annotations
 
 from physioex.explain.bands import BAND_NAMES, BANDS
 from physioex.explain.methods import BASELINES, METHODS
-from physioex.explain.run import ExplainError, explain
+from physioex.explain.run import ExplainError, ExplainReport, explain
 
-__all__ = ["BANDS", "BAND_NAMES", "BASELINES", "METHODS", "ExplainError", "explain"]
+__all__ = ["BANDS", "BAND_NAMES", "BASELINES", "METHODS", "ExplainError", "ExplainReport", "explain"]

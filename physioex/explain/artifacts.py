@@ -1,12 +1,10 @@
-"""Output folder handling: atomic publication and the Zarr store of per-epoch attributions."""
+"""The explain output folder: which folders may be replaced, and the Zarr store of per-epoch attributions.
+
+The folder itself is published with ``physioex.io.atomic.atomic_dir`` (built beside, swapped in whole).
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,31 +36,6 @@ def check_outputs(out: Path, metrics: str | Path | None, inputs: list[str | Path
     if metrics is not None:
         checks.output_file(metrics, "--metrics")
         checks.not_an_input(metrics, "--metrics", inputs)
-
-
-@contextmanager
-def atomic_dir(out: Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder beside ``out``; on success it replaces ``out`` in one rename.
-
-    On any error the temporary folder is deleted and an existing ``out`` is left untouched, so a
-    folder named ``out`` is always a complete run.
-    """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(out, old)
-        os.rename(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def open_output_store(root: Path, attrs: dict[str, Any]) -> Any:

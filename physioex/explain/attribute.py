@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ from torch import Tensor, nn
 
 from physioex.explain.bands import BAND_NAMES, band_drop, band_shapley
 from physioex.explain.methods import MethodConfig, attribute
+from physioex.inference.windows import scoring_windows
 
 Split = tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]
 
@@ -40,13 +42,16 @@ def find_split(model: nn.Module, probe: Tensor) -> Split | None:
     if not all(hasattr(model, n) for n in needed):
         return None
     dropout = getattr(model, "sequence_dropout", nn.Identity())
+    encode_epochs: Callable[[Tensor], Tensor] = getattr(model, "encode_epochs")  # noqa: B009
+    sequence_encoder: Callable[[Tensor], Any] = getattr(model, "sequence_encoder")  # noqa: B009
+    head_layer: Callable[[Tensor], Tensor] = getattr(model, "head")  # noqa: B009
 
     def encode(x: Tensor) -> Tensor:
-        return model.encode_epochs(x)
+        return encode_epochs(x)
 
     def head(z: Tensor) -> Tensor:
-        seq = model.sequence_encoder(z)
-        return model.head(dropout(seq[0] if isinstance(seq, tuple) else seq))
+        seq = sequence_encoder(z)
+        return head_layer(dropout(seq[0] if isinstance(seq, tuple) else seq))
 
     with torch.no_grad():
         try:
@@ -114,24 +119,21 @@ class WindowPlan:
 
 
 def plan_windows(n_epochs: int, seq_len: int) -> WindowPlan:
-    """Non-overlapping windows of ``seq_len`` epochs; a last window ends at the last epoch.
+    """The windows ``physioex test`` and ``predict`` score (``physioex.inference.windows``), with the
+    window and position that explains each epoch (each epoch exactly once).
 
-    Epochs already covered by an earlier window are explained there (each epoch exactly once).
     Recordings shorter than ``seq_len`` form one window of their own length.
     """
     if n_epochs <= 0:
         raise ValueError("recording has no epochs")
-    length = min(seq_len, n_epochs)
-    starts = list(range(0, n_epochs - length + 1, length))
-    if starts[-1] + length < n_epochs:
-        starts.append(n_epochs - length)
-    owner = np.full(n_epochs, -1, dtype=np.int64)
-    position = np.zeros(n_epochs, dtype=np.int64)
-    for b, s in enumerate(starts):
-        free = owner[s : s + length] < 0
-        owner[s : s + length][free] = b
-        position[s : s + length][free] = np.arange(length)[free]
-    return WindowPlan(np.asarray(starts), length, np.arange(n_epochs), owner, position)
+    windows = scoring_windows(n_epochs, seq_len)
+    owner = np.empty(n_epochs, dtype=np.int64)
+    position = np.empty(n_epochs, dtype=np.int64)
+    for b, w in enumerate(windows):
+        owner[w.start + w.keep_from : w.start + w.length] = b
+        position[w.start + w.keep_from : w.start + w.length] = np.arange(w.keep_from, w.length)
+    starts = np.asarray([w.start for w in windows])
+    return WindowPlan(starts, windows[0].length, np.arange(n_epochs), owner, position)
 
 
 @dataclass

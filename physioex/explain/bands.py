@@ -38,7 +38,7 @@ def band_masks(n_samples: int, sampling_rate: float, bands: tuple[str, ...] = BA
             raise ValueError(f"unknown band {name!r}; choose from {', '.join(BAND_NAMES)}")
         lo, hi = BANDS[name]
         rows.append(
-            (freqs >= lo) & ((freqs < hi) if math.isfinite(hi) else torch.ones_like(freqs, dtype=bool))
+            (freqs >= lo) & ((freqs < hi) if math.isfinite(hi) else torch.ones_like(freqs, dtype=torch.bool))
         )
     return torch.stack(rows)
 

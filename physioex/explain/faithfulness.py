@@ -10,11 +10,16 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from scipy.stats import spearmanr
 from torch import nn
+
+if TYPE_CHECKING:
+    from physioex.explain.attribute import RecordingExplanation
 
 
 def randomised_copy(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -75,3 +80,59 @@ def sample_epochs(counts: list[int], n: int) -> list[np.ndarray]:
     return [
         picks[(picks >= lo) & (picks < hi)] - lo for lo, hi in zip(offsets[:-1], offsets[1:], strict=True)
     ]
+
+
+@dataclass
+class FaithfulnessChecks:
+    """Per-recording check values collected during a run, summarised by ``summarise_faithfulness``."""
+
+    delta: list[np.ndarray] = field(default_factory=list)
+    """Convergence delta of each explained epoch (chosen method)."""
+    own: list[np.ndarray] = field(default_factory=list)
+    """Score change from the own-epoch baseline to the input, per explained epoch."""
+    window: list[np.ndarray] = field(default_factory=list)
+    """Score change from the whole-window baseline to the input, per explained epoch."""
+    rho: list[np.ndarray] = field(default_factory=list)
+    """Spearman correlation, trained vs randomised model, per sampled epoch."""
+    ig: list[np.ndarray] = field(default_factory=list)
+    """``(2, epochs)`` IG delta and score change on sampled epochs (methods other than IG)."""
+
+    def add_explained(self, res: RecordingExplanation) -> None:
+        """Add the epochs of one recording that were explained (target >= 0)."""
+        done = res.targets >= 0
+        self.delta.append(res.delta[done])
+        self.own.append((res.score - res.own_baseline_score)[done])
+        self.window.append((res.score - res.window_baseline_score)[done])
+
+
+def summarise_faithfulness(method: str, checks: FaithfulnessChecks, threshold: float) -> dict[str, Any]:
+    """Completeness, randomisation and context numbers for ``faithfulness.json``."""
+    cat = {k: (np.concatenate(v, axis=-1) if v else np.zeros(0)) for k, v in vars(checks).items()}
+    if method == "integrated-gradients":
+        comp: dict[str, Any] = dict(completeness_summary(cat["delta"], cat["own"]))
+        comp["scope"] = "all explained epochs"
+    else:
+        ig = cat["ig"] if cat["ig"].size else np.zeros((2, 0))
+        comp = dict(completeness_summary(ig[0], ig[1]))
+        comp["scope"] = "sample of epochs (Integrated Gradients run alongside the chosen method)"
+        if method in ("deeplift", "gradient-shap"):
+            comp["method_mean_abs_delta"] = (
+                float(np.nanmean(np.abs(cat["delta"]))) if cat["delta"].size else None
+            )
+    rho = cat["rho"][np.isfinite(cat["rho"])] if cat["rho"].size else np.zeros(0)
+    mean_rho = float(rho.mean()) if rho.size else float("nan")
+    own, window = np.abs(cat["own"]), np.abs(cat["window"])
+    return {
+        "completeness": comp,
+        "randomisation": {
+            "n_epochs": int(rho.size),
+            "mean_spearman": mean_rho,
+            "median_spearman": float(np.median(rho)) if rho.size else float("nan"),
+            "threshold": threshold,
+            "passed": bool(rho.size and mean_rho < threshold),
+        },
+        "context": {
+            "mean_abs_own_epoch_change": float(own.mean()) if own.size else float("nan"),
+            "mean_abs_whole_window_change": float(window.mean()) if window.size else float("nan"),
+        },
+    }

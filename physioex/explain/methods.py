@@ -12,20 +12,22 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from physioex.choices import Baseline, Method
 from physioex.explain.bands import BAND_NAMES, remove_bands
 
 METHODS: dict[str, str] = {
-    "integrated-gradients": "path integral of gradients from the baseline to the signal; complete "
-    "(attributions add up to the score change); the reference method",
-    "deeplift": "fast one-pass approximation of Integrated Gradients via reference differences",
-    "gradient-shap": "Integrated Gradients averaged over random baselines and noise (SHAP expectation)",
-    "saliency": "absolute gradient: where a tiny change of the signal would change the score most",
-    "occlusion": "score drop when a short time window of one channel is replaced by the baseline",
+    Method.INTEGRATED_GRADIENTS.value: "path integral of gradients from the baseline to the signal; "
+    "complete (attributions add up to the score change); the reference method",
+    Method.DEEPLIFT.value: "fast one-pass approximation of Integrated Gradients via reference differences",
+    Method.GRADIENT_SHAP.value: "Integrated Gradients averaged over random baselines and noise "
+    "(SHAP expectation)",
+    Method.SALIENCY.value: "absolute gradient: where a tiny change of the signal would change the score most",
+    Method.OCCLUSION.value: "score drop when a short time window of one channel is replaced by the baseline",
 }
 BASELINES: dict[str, str] = {
-    "zeros": "a flat 0 uV signal",
-    "mean": "a flat line at each channel's mean over the recording",
-    "band-removed": "the same signal with the chosen frequency bands removed",
+    Baseline.ZEROS.value: "a flat 0 uV signal",
+    Baseline.MEAN.value: "a flat line at each channel's mean over the recording",
+    Baseline.BAND_REMOVED.value: "the same signal with the chosen frequency bands removed",
 }
 
 

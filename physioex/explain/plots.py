@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from physioex import STAGES
+
+if TYPE_CHECKING:
+    from physioex.explain.attribute import RecordingExplanation
 
 
 @dataclass
@@ -21,6 +25,36 @@ class Example:
     label: int
     signal: np.ndarray
     attribution: np.ndarray
+
+
+def keep_best_examples(
+    examples: dict[int, Example],
+    rec: str,
+    res: RecordingExplanation,
+    uv: np.ndarray,
+    labels: np.ndarray,
+) -> None:
+    """Keep in ``examples``, per explained stage, the most confident epoch (preferring scorer-agreed ones).
+
+    ``uv`` is the recording's signal ``(epochs, channels, samples)``; ``labels`` its scored stages.
+    """
+    for k in range(len(STAGES)):
+        idx = np.flatnonzero(res.targets == k)
+        if idx.size == 0:
+            continue
+        key = (labels[idx] == k) * 2.0 + res.probabilities[idx, k]
+        best = int(idx[np.argmax(key)])
+        old = examples.get(k)
+        if old is None or key.max() > (old.label == k) * 2.0 + old.probability:
+            examples[k] = Example(
+                k,
+                rec,
+                best,
+                float(res.probabilities[best, k]),
+                int(labels[best]),
+                uv[best].copy(),
+                res.attributions[best].copy(),
+            )
 
 
 def _pyplot():  # noqa: ANN202 - matplotlib's module type

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from torch import nn
 
+from physioex.choices import Model
 from physioex.models.chambon2018 import Chambon2018
 from physioex.models.sequence import SequenceToSequence
 from physioex.models.tinysleepnet import TinySleepNet
 
-MODELS: dict[str, type[SequenceToSequence]] = {"tinysleepnet": TinySleepNet, "chambon2018": Chambon2018}
-"""Registry: model name -> class."""
+MODELS: dict[str, type[SequenceToSequence]] = {
+    Model.TINYSLEEPNET.value: TinySleepNet,
+    Model.CHAMBON2018.value: Chambon2018,
+}
+"""Registry: model name (a ``physioex.choices.Model``) -> class."""
 
 
 def build_model(

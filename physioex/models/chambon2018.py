@@ -80,13 +80,10 @@ class Chambon2018(SequenceToSequence):
         bidirectional: bool = True,
     ) -> None:
         super().__init__()
-        samples = samples_per_epoch if samples_per_epoch is not None else int(round(30.0 * sampling_rate))
-        self.epoch_encoder = _ChambonEncoder(
+        encoder = _ChambonEncoder(
             n_channels, sampling_rate, n_conv_chs, time_conv_size_s, max_pool_size_s, pad_size_s, dropout
         )
-        with torch.no_grad():
-            n_features = self.epoch_encoder(torch.zeros(1, n_channels, samples)).shape[1]
-        self.n_features = n_features
+        n_features = self._set_epoch_encoder(encoder, n_channels, sampling_rate, samples_per_epoch)
         self._build_sequence_encoder(
             n_features, n_classes, n_rnn_units, n_rnn_layers, bidirectional=bidirectional, dropout=dropout
         )

@@ -40,14 +40,28 @@ class SamePad1d(nn.Module):
 class SequenceToSequence(nn.Module):
     """Epoch encoder -> recurrent sequence encoder -> linear head per position.
 
-    Subclasses build ``epoch_encoder`` (``(N, channels, samples) -> (N, features)``) and call
-    ``_build_sequence_encoder``; ``forward`` handles the reshaping around it.
+    Subclasses build an epoch encoder (``(N, channels, samples) -> (N, features)``), install it with
+    ``_set_epoch_encoder`` and call ``_build_sequence_encoder``; ``forward`` handles the reshaping.
     """
 
     epoch_encoder: nn.Module
+    n_features: int
     sequence_encoder: nn.LSTM
     sequence_dropout: nn.Dropout
     head: nn.Linear
+
+    def _set_epoch_encoder(
+        self, encoder: nn.Module, n_channels: int, sampling_rate: float, samples_per_epoch: int | None
+    ) -> int:
+        """Install ``encoder``; its feature count from one zero epoch ``(1, n_channels, samples)``.
+
+        ``samples_per_epoch`` defaults to 30 s at ``sampling_rate`` Hz.
+        """
+        self.epoch_encoder = encoder
+        samples = samples_per_epoch if samples_per_epoch is not None else int(round(30.0 * sampling_rate))
+        with torch.no_grad():
+            self.n_features = int(encoder(torch.zeros(1, n_channels, samples)).shape[1])
+        return self.n_features
 
     def _build_sequence_encoder(
         self,
@@ -81,4 +95,4 @@ class SequenceToSequence(nn.Module):
 
     def l2_parameters(self) -> list[nn.Parameter]:
         """Convolution kernels (weights of every Conv1d/Conv2d), the target of the optional L2 penalty."""
-        return [m.weight for m in self.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d))]
+        return [m.weight for m in self.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d))]  # type: ignore[misc]

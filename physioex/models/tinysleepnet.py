@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 from torch import nn
 
 from physioex.models.sequence import SamePad1d, SequenceToSequence
@@ -59,7 +58,6 @@ class TinySleepNet(SequenceToSequence):
     ) -> None:
         super().__init__()
         fs = int(round(sampling_rate))
-        samples = samples_per_epoch if samples_per_epoch is not None else int(round(30.0 * sampling_rate))
         layers: list[nn.Module] = [
             *_conv_block(n_channels, n_filters, fs // 2, fs // 16),
             *_max_pool(first_pool_size),
@@ -68,8 +66,6 @@ class TinySleepNet(SequenceToSequence):
         for _ in range(3):
             layers += _conv_block(n_filters, n_filters, small_kernel_size, 1)
         layers += [*_max_pool(second_pool_size), nn.Flatten(), nn.Dropout(dropout)]
-        self.epoch_encoder = nn.Sequential(*layers)
-        with torch.no_grad():
-            n_features = self.epoch_encoder(torch.zeros(1, n_channels, samples)).shape[1]
-        self.n_features = n_features
+        encoder = nn.Sequential(*layers)
+        n_features = self._set_epoch_encoder(encoder, n_channels, sampling_rate, samples_per_epoch)
         self._build_sequence_encoder(n_features, n_classes, n_rnn_units, n_rnn_layers, dropout=dropout)

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from physioex import EPOCH_SECONDS
+from physioex.choices import Crop, names
 from physioex.preprocess.errors import PreprocessError
 from physioex.preprocess.labels import SLEEP_CODES
 
-CROPS = ("auto", "sleep", "lights", "none")
+CROPS = names(Crop)
 """``auto``: ``lights`` where the source knows it (Dreem records span lights-off..on), else ``sleep``."""
 
 

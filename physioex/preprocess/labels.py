@@ -1,6 +1,6 @@
 """Sleep-stage labels per 30-s epoch: R&K/AASM annotation strings to the AASM classes 0..4.
 
-Convention (design.md section 1): W->0, 1->N1 (1), 2->N2 (2), 3 and 4->N3 (3), R->REM (4);
+Convention (docs/conventions.md section 1): W->0, 1->N1 (1), 2->N2 (2), 3 and 4->N3 (3), R->REM (4);
 ``Sleep stage ?`` and epochs without annotation -> -1 (unscored); ``Movement time`` -> -2.
 Labels are truncated to the signal length (the last Sleep-EDF ``?`` runs past the PSG end).
 """

@@ -17,33 +17,9 @@ from physioex.preprocess.crop import crop_window
 from physioex.preprocess.errors import PreprocessError
 from physioex.preprocess.labels import labels_from_annotations
 from physioex.preprocess.params import PreprocessParams
-from physioex.preprocess.resample import bandpass, resample
+from physioex.preprocess.signals import condition_channel, samples_per_epoch
 from physioex.sources.base import Recording
 from physioex.store.writer import ChannelSignal, write_recording
-
-
-def _samples_per_epoch(rate: float, file: Path, name: str) -> int:
-    spe = rate * EPOCH_SECONDS
-    if abs(spe - round(spe)) > 1e-6:
-        raise PreprocessError(file, f"channel {name!r} at {rate} Hz has no whole number of samples per 30 s")
-    return int(round(spe))
-
-
-def _float_channel(
-    name: str, x: np.ndarray, rate: float, unit: str, params: PreprocessParams, file: Path, attrs: dict
-) -> tuple[np.ndarray, dict]:
-    """Resample (+ optional band-pass) a full-length float channel to the store rate."""
-    target = params.sampling_rate
-    if rate < target and not params.allow_upsampling:
-        raise PreprocessError(
-            file,
-            f"channel {name!r} is sampled at {rate:g} Hz, below the store rate {target:g} Hz "
-            "(e.g. Sleep-EDF's 1 Hz EMG envelope); allow upsampling explicitly to interpolate it",
-        )
-    y = resample(x, rate, target)
-    if params.bandpass:
-        y = bandpass(y, target, *params.bandpass)
-    return y, {**attrs, "source_sampling_rate": rate, "resampled": rate != target, "unit": unit}
 
 
 def _epoch(x: np.ndarray, start: int, stop: int, spe: int) -> np.ndarray:
@@ -61,7 +37,7 @@ def load_sleepedf(rec: Recording, raw: Path, params: PreprocessParams) -> dict[s
 
     psg_path, hyp_path = raw / rec.files["psg"], raw / rec.files["hypnogram"]
     with PsgFile(psg_path, params.resolved_channels("sleepedf")) as psg:
-        spe = {c: _samples_per_epoch(psg.sampling_rate(c), psg_path, c) for c in psg.channels}
+        spe = {c: samples_per_epoch(psg.sampling_rate(c), psg_path, c) for c in psg.channels}
         n_epochs = min(psg.n_samples(c) // spe[c] for c in psg.channels)
         if n_epochs == 0:
             raise PreprocessError(psg_path, "shorter than one 30-s epoch")
@@ -78,7 +54,7 @@ def load_sleepedf(rec: Recording, raw: Path, params: PreprocessParams) -> dict[s
                 f"{n_epochs * EPOCH_SECONDS:g} s (offset {shift:g} s)",
             )
         start, stop = crop_window(labels, params.crop, minutes=params.crop_minutes, file=hyp_path)
-        spe_out = _samples_per_epoch(params.sampling_rate, psg_path, "store")
+        spe_out = samples_per_epoch(params.sampling_rate, psg_path, "store")
         signals = []
         for name in psg.channels:
             if psg.sampling_rate(name) == params.sampling_rate and not params.bandpass:
@@ -90,7 +66,7 @@ def load_sleepedf(rec: Recording, raw: Path, params: PreprocessParams) -> dict[s
                 signals.append(ChannelSignal(c.name, data, c.unit, gain=c.gain, offset=c.offset, attrs=attrs))
             else:
                 c = psg.read(name)
-                y, attrs = _float_channel(
+                y, attrs = condition_channel(
                     c.name, c.physical(), c.sampling_rate, c.unit, params, psg_path, c.attrs
                 )
                 unit = attrs.pop("unit")
@@ -117,10 +93,12 @@ def load_dreem(rec: Recording, raw: Path, params: PreprocessParams) -> dict[str,
 
     path = raw / rec.files["h5"]
     record = read_dreem(path, params.resolved_channels("dreem"))
-    spe_out = _samples_per_epoch(params.sampling_rate, path, "store")
+    spe_out = samples_per_epoch(params.sampling_rate, path, "store")
     resampled = []
     for s in record.signals:
-        y, attrs = _float_channel(s.name, s.data, s.sampling_rate, s.unit, params, path, {"h5_path": s.path})
+        y, attrs = condition_channel(
+            s.name, s.data, s.sampling_rate, s.unit, params, path, {"h5_path": s.path}
+        )
         resampled.append((s, y, attrs))
     n_epochs = min(len(y) // spe_out for _, y, _ in resampled)
     hyp = record.hypnogram
@@ -169,7 +147,7 @@ def process_recording(
         "format": rec.format,
         "files": {role: {"path": p, "sha256": sha256.get(role)} for role, p in sorted(rec.files.items())},
         "sampling_rate": float(params.sampling_rate),
-        "samples_per_epoch": _samples_per_epoch(params.sampling_rate, Path(rec.id), "store"),
+        "samples_per_epoch": samples_per_epoch(params.sampling_rate, Path(rec.id), "store"),
         "n_epochs": int(labels.shape[0]),
         "start_time": loaded["start_time"],
         "recording_start": loaded["recording_start"],

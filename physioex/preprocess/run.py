@@ -23,14 +23,12 @@ import multiprocessing as mp
 import os
 import signal
 import sys
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from physioex import EPOCH_SECONDS, STAGES, __version__
 from physioex.errors import InputError
 from physioex.io.atomic import atomic_dir
 from physioex.io.hashing import sha256_file
@@ -39,8 +37,9 @@ from physioex.io.outputs import refuse_overwriting_inputs
 from physioex.preprocess.errors import PreprocessError
 from physioex.preprocess.params import PreprocessParams
 from physioex.sources.base import Recording, recording_id_problem
-from physioex.store import layout, writer
+from physioex.store import writer
 from physioex.store.folds import default_n_folds, make_folds, sort_subjects
+from physioex.store.schema import RootAttrs, index_entry
 
 
 @dataclass
@@ -101,10 +100,6 @@ class PreprocessReport:
         return f"{self.store}: {n} recording(s) failed (listed above), the others are stored{kept}"
 
 
-def _quiet_numcodecs_warning() -> None:
-    warnings.filterwarnings("ignore", message="Numcodecs codecs are not in the Zarr version 3 specification")
-
-
 _PR_SET_PDEATHSIG = 1
 
 
@@ -115,7 +110,6 @@ def _worker_init(parent: int) -> None:
         libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the death signal was armed
         os._exit(1)
-    _quiet_numcodecs_warning()
 
 
 def _work(
@@ -124,7 +118,6 @@ def _work(
     """Worker entry (top-level so it pickles): returns the index entry or raises PreprocessError."""
     from physioex.preprocess.recording import process_recording
 
-    _quiet_numcodecs_warning()
     return process_recording(rec, raw, out, params, sha)
 
 
@@ -145,10 +138,6 @@ def _unchanged(existing: dict[str, Any] | None, sha: dict[str, str], phash: str)
         return False
     stored = {role: f.get("sha256") for role, f in existing.get("files", {}).items()}
     return stored == sha and all(sha.values())
-
-
-def _entry(attrs: dict[str, Any]) -> dict[str, Any]:
-    return {k: attrs[k] for k in ("subject", "night", "n_epochs")}
 
 
 def _failure(rec: Recording, error: BaseException) -> str:
@@ -221,27 +210,19 @@ def _finish(
     k = min(k, len(subjects)) if len(subjects) >= 3 else 0  # failed recordings may have removed subjects
     fold_list = make_folds(subjects, k, seed) if k >= 2 else []
     writer.write_folds_csv(dest, fold_list)
-    writer.write_root_attrs(
-        dest,
-        {
-            "dataset": dataset,
-            "physioex_version": __version__,
-            "source_format": fmt,
-            "channels": channels,
-            "channel_keys": [layout.channel_key(c) for c in channels],
-            "sampling_rate": float(params.sampling_rate),
-            "samples_per_epoch": int(round(params.sampling_rate * EPOCH_SECONDS)),
-            "epoch_seconds": EPOCH_SECONDS,
-            "stages": list(STAGES),
-            "label_codes": {**{s: i for i, s in enumerate(STAGES)}, "unscored": -1, "movement": -2},
-            "preprocessing": params.to_dict(),
-            "params_hash": phash,
-            "folds": [f.to_dict() for f in fold_list],
-            "fold_seed": seed,
-            "recordings": dict(sorted(index.items())),
-            "failed": dict(sorted(failed.items())),
-        },
+    root = RootAttrs(
+        dataset=dataset,
+        source_format=fmt,
+        channels=channels,
+        sampling_rate=params.sampling_rate,
+        preprocessing=params.to_dict(),
+        params_hash=phash,
+        recordings=index,
+        folds=fold_list,
+        fold_seed=seed,
+        failed=failed,
     )
+    writer.write_root_attrs(dest, root)
     return len(fold_list)
 
 
@@ -273,9 +254,9 @@ def _check_inputs(
     if folds is not None:
         n_subjects = len({r.subject for r in recordings})
         if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-            raise InputError(f"--folds {folds}: need at least 2 subject-wise folds")
+            raise InputError(f"--n-folds {folds}: need at least 2 subject-wise folds")
         if recordings and folds > n_subjects:
-            raise InputError(f"--folds {folds}: more folds than subjects ({n_subjects}) in this selection")
+            raise InputError(f"--n-folds {folds}: more folds than subjects ({n_subjects}) in this selection")
     refuse_overwriting_inputs([raw], [out])
     writer.check_output(out)
     from physioex.preprocess.channels import check_channels_exist
@@ -348,7 +329,6 @@ def preprocess_recordings(
     """
     from tqdm.auto import tqdm
 
-    _quiet_numcodecs_warning()
     params = params or PreprocessParams()
     raw, out = Path(raw), Path(out)
     fmt = _check_inputs(recordings, raw, out, params, jobs, folds)
@@ -369,7 +349,7 @@ def preprocess_recordings(
         root = writer.check_output(out)
         stored = {r: writer.existing_recording_attrs(out, r) or {} for r in writer.stored_recordings(out)}
         complete = root is not None and "recordings" in root
-        report.rebuilt = bool(complete and root.get("params_hash") != phash) or any(
+        report.rebuilt = bool(complete and root is not None and root.get("params_hash") != phash) or any(
             a.get("params_hash") != phash for a in stored.values()
         )
         outside = sorted(set(stored) - selected)
@@ -417,7 +397,7 @@ def _update(run: _Run, recordings: Sequence[Recording]) -> None:
     for rec in recordings:
         sha = _source_sha(rec, run.raw, run.listing)
         if _unchanged(run.stored.get(rec.id), sha, run.phash):
-            index[rec.id] = _entry(run.stored[rec.id])
+            index[rec.id] = index_entry(run.stored[rec.id])
             report.skipped.append(rec.id)
             run.tick(1)
         else:
@@ -428,17 +408,17 @@ def _update(run: _Run, recordings: Sequence[Recording]) -> None:
     report.failed.update(failures)
     for rec in failures:
         if rec in run.stored:  # same parameters (update mode): the previous complete version stays
-            index[rec] = _entry(run.stored[rec])
+            index[rec] = index_entry(run.stored[rec])
             report.kept.append(rec)
     if run.prune:
         report.pruned += run.outside
     else:
-        for rec in run.outside:
-            index[rec] = _entry(run.stored[rec])
+        for rec_id in run.outside:
+            index[rec_id] = index_entry(run.stored[rec_id])
         report.others += run.outside
     run.finish(out, index)
-    for rec in report.pruned:  # only once the index no longer lists them
-        writer.remove_recording(out, rec)
+    for rec_id in report.pruned:  # only once the index no longer lists them
+        writer.remove_recording(out, rec_id)
     writer.clear_staging(out)
 
 
@@ -480,7 +460,7 @@ def preprocess(
     ``options`` are further ``PreprocessParams`` fields (sampling_rate, crop, crop_minutes, bandpass,
     allow_upsampling, chunk_epochs, compression). ``prune``: see ``preprocess_recordings``.
     """
-    from physioex.download.listing import parse_listing
+    from physioex.download.listing import LISTING_NAME, parse_listing
     from physioex.paths import raw_dir, store_path
     from physioex.sources import get_source
 
@@ -490,7 +470,7 @@ def preprocess(
         raise InputError(f"DATASET: {exc}") from None
     raw = Path(raw) if raw is not None else raw_dir(dataset)
     out = Path(out) if out is not None else store_path(dataset)
-    listing_file = raw / "SHA256SUMS.txt"
+    listing_file = raw / LISTING_NAME
     if not raw.is_dir():
         raise InputError(
             f"--raw {raw}: folder not found; run `physioex download {dataset}` first (or pass --raw)"

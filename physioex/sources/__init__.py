@@ -168,7 +168,7 @@ def channels_help() -> str:
 
 
 def folds_help() -> str:
-    """Default fold counts per dataset, for ``preprocess --folds`` help."""
+    """Default fold counts per dataset, for ``preprocess --n-folds`` help."""
     texts = {spec.name: str(spec.folds) for spec in SPECS}
     return "; ".join(f"{text} for {', '.join(names)}" for text, names in _grouped(texts))
 

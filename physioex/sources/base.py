@@ -105,7 +105,7 @@ class DatasetSpec:
     channels: tuple[str, ...]
     """Default channels in store order (``physioex preprocess --channels``)."""
     folds: int = DEFAULT_FOLDS
-    """Default number of subject-wise folds (``--folds``), capped at the number of subjects."""
+    """Default number of subject-wise folds (``--n-folds``), capped at the number of subjects."""
     subjects: tuple[int, ...] | None = None
     """Subject ids of this subset (Sleep-EDF-20: 0-19); None: every subject the listing holds."""
     folder: str = ""

@@ -1,8 +1,8 @@
 """Dreem open datasets DOD-H (healthy) and DOD-O (obstructive sleep apnea): one ``<uuid>.h5`` per night.
 
-The original public buckets are gone (2025, design.md section 2), so the mirror is a setting: a URL or
-local folder holding the ``.h5`` files and a ``SHA256SUMS.txt``. Each record is its own subject
-(the UUID), night 1.
+The original public buckets are gone (2025, docs/conventions.md section 2), so the mirror is a setting:
+a URL or local folder holding the ``.h5`` files and a ``SHA256SUMS.txt``. Each record is its own
+subject (the UUID), night 1.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Sleep-EDF Expanded (PhysioNet ``sleep-edfx``): SC (``sleep-cassette/``) and ST (``sleep-telemetry/``).
 
 Files are paired on the first 7 characters of their names (``SC4ssN`` + a letter); the subject id is
-characters 3-4 and the night character 5 (design.md section 1). A PSG without hypnogram, or the
+characters 3-4 and the night character 5 (docs/conventions.md section 1). A PSG without hypnogram, or the
 reverse, is reported in :attr:`Selection.problems` rather than silently dropped.
 """
 
@@ -145,4 +145,4 @@ SPECS: tuple[DatasetSpec, ...] = (
         mirror_env=MIRROR_ENV,
     ),
 )
-"""Sleep-EDF's datasets: the literature's Fpz-Cz channel and folds (design.md section 1)."""
+"""Sleep-EDF's datasets: the literature's Fpz-Cz channel and folds (docs/conventions.md section 3)."""

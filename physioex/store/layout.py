@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from physioex.choices import Compression, names
+
 FORMAT_VERSION = 1
 """Bumped whenever a reader of the previous version could misread a new store."""
 
@@ -39,8 +41,8 @@ Chosen by measurement on SC4001 (see docs/store-format.md): compression does not
 about 64 epochs, whole-recording reads are as fast, and DVC hashes 4x fewer files than at 64.
 """
 
-COMPRESSIONS = ("blosc-zstd", "blosc-lz4", "zstd", "none")
-DEFAULT_COMPRESSION = "blosc-zstd"
+COMPRESSIONS = names(Compression)
+DEFAULT_COMPRESSION = Compression.BLOSC_ZSTD.value
 
 _KEY_RE = re.compile(r"[^A-Za-z0-9._-]+")
 

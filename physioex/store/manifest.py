@@ -27,7 +27,7 @@ MANIFEST_KEY = "manifest"
 MANIFEST_VERSION = 1
 
 
-def _local_files(folder: Path) -> dict[str, int]:
+def local_files(folder: Path) -> dict[str, int]:
     """Relative posix path -> size of every file under ``folder``."""
     out: dict[str, int] = {}
     for dirpath, _dirs, files in os.walk(folder):
@@ -53,7 +53,7 @@ def record_manifest(group: str | Path) -> dict[str, Any]:
     group is renamed into place, so the manifest describes exactly the files that are published.
     """
     group = Path(group)
-    files = _local_files(group)
+    files = local_files(group)
     arrays = []
     for path in files:
         if path.endswith("/zarr.json") and json.loads((group / path).read_text()).get("node_type") == "array":

@@ -19,6 +19,7 @@ DataLoader worker processes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -102,7 +103,12 @@ class EpochStore:
             )
         attrs = meta.get("attributes")
         version = attrs.get("format_version") if isinstance(attrs, dict) else None
-        if meta.get("node_type") != "group" or version is None or "recordings" not in attrs:
+        if (
+            meta.get("node_type") != "group"
+            or not isinstance(attrs, dict)
+            or version is None
+            or ("recordings" not in attrs)
+        ):
             raise StoreError(
                 f"store {self.name} is not a complete physioex store (no format_version/recording index); "
                 "re-run `physioex preprocess`"
@@ -182,11 +188,11 @@ class EpochStore:
         from zarr.core.sync import sync
         from zarr.storage import LocalStore
 
-        from physioex.store.manifest import _local_files
+        from physioex.store.manifest import local_files
 
         if isinstance(self._zstore, LocalStore):
             folder = Path(self._zstore.root) / prefix
-            return _local_files(folder) if folder.is_dir() else {}
+            return local_files(folder) if folder.is_dir() else {}
         fs = self._zstore.fs
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         if protocol in ("http", "https"):
@@ -404,7 +410,7 @@ class EpochStore:
             for i in range(start // size, max(start, stop - 1) // size + 1):
                 coords = (i,) + (0,) * (arr.ndim - 1)
                 try:
-                    self._io(lambda i=i: arr[i * size : (i + 1) * size], what)
+                    self._io(functools.partial(_chunk_rows, arr, i * size, (i + 1) * size), what)
                 except StoreError:
                     raise
                 except Exception as exc:
@@ -555,3 +561,8 @@ def open_store(
     there and other ``StoreError`` s (``RunError``) for damaged or unreachable stores.
     """
     return EpochStore(str(path), storage_options, timeout=timeout, check=check)
+
+
+def _chunk_rows(arr: Any, start: int, stop: int) -> Any:
+    """Rows ``start:stop`` of ``arr`` (one chunk), for retried remote reads."""
+    return arr[start:stop]

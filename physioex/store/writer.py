@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from physioex.io.atomic import TMP_PREFIX, remove_stale_temporaries, write_text_
 from physioex.sources.base import recording_id_problem
 from physioex.store import layout
 from physioex.store.folds import Fold
+from physioex.store.schema import RootAttrs
 
 
 @dataclass
@@ -103,7 +104,12 @@ def check_output(store: Path) -> dict[str, Any] | None:
         return None
     meta = _json_load(meta_file)
     attrs = meta.get("attributes") if isinstance(meta, dict) else None
-    if not isinstance(attrs, dict) or meta.get("node_type") != "group" or "format_version" not in attrs:
+    if (
+        not isinstance(meta, dict)
+        or not isinstance(attrs, dict)
+        or meta.get("node_type") != "group"
+        or ("format_version" not in attrs)
+    ):
         raise InputError(
             f"--out {store}: is not a physioex epoch store ({meta_file} has no format_version); "
             "choose another --out"
@@ -283,13 +289,18 @@ def remove_recording(store: Path, rec: str) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def write_root_attrs(store: Path, attrs: dict[str, Any]) -> None:
-    """Replace the root attributes (the index) in one atomic, fsynced file replace of ``zarr.json``."""
+def write_root_attrs(store: Path, attrs: RootAttrs | Mapping[str, Any]) -> None:
+    """Replace the root attributes (the index) in one atomic, fsynced file replace of ``zarr.json``.
+
+    ``attrs`` is a ``RootAttrs`` (what every real store gets); a plain mapping is written as given,
+    plus the format version (for tests of incomplete stores).
+    """
     path = Path(store) / "zarr.json"
     meta = _json_load(path)
     if meta is None:
         raise InputError(f"{path}: missing or unreadable; create the store with init_store first")
-    meta["attributes"] = {**attrs, "format_version": layout.FORMAT_VERSION}
+    values = attrs.to_dict() if isinstance(attrs, RootAttrs) else dict(attrs)
+    meta["attributes"] = {**values, "format_version": layout.FORMAT_VERSION}
     write_text_atomic(path, json.dumps(meta, indent=2, allow_nan=False))
 
 

@@ -2,6 +2,8 @@
 
 ``generate_mirror(out, subjects=..., nights=..., seed=..., hours=...)`` writes a PhysioNet-like mirror tree
 that ``physioex download demo`` / ``demo-dreem`` fetch through the same code as real data.
+``physioex.synth.store.write_synthetic_store`` writes a small learnable epoch store directly (tests,
+benchmarks); it is not imported here, so this package stays free of the store writer.
 """
 
 from __future__ import annotations

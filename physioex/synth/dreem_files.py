@@ -1,6 +1,6 @@
 """Write a simulated night as a Dreem DOD-H record: ``<uuid>.h5`` with hypnogram, signals and description.
 
-Layout (design.md section 2): ``hypnogram`` (int per 30-s epoch, -1 unscored, 0 W .. 4 REM),
+Layout (docs/conventions.md section 2): ``hypnogram`` (int per 30-s epoch, -1 unscored, 0 W .. 4 REM),
 ``signals/eeg/<DERIV>`` (12 DOD-H derivations), ``signals/emg/EMG``, ``signals/emg/ECG``,
 ``signals/eog/EOG1``, ``signals/eog/EOG2`` as 1-D float32 datasets (uV, gzip-compressed, 1/8-uV steps)
 and an ``events/`` group; the root attribute ``description`` is a JSON list of

@@ -62,17 +62,6 @@ def psg_channels(traits: Traits) -> list[ChannelSpec]:
     ]
 
 
-PSG_LABELS: tuple[str, ...] = (
-    "EEG Fpz-Cz",
-    "EEG Pz-Oz",
-    "EOG horizontal",
-    "Resp oro-nasal",
-    "EMG submental",
-    "Temp rectal",
-    "Event marker",
-)
-
-
 def _identity(traits: Traits, start: datetime.datetime) -> tuple[Patient, Recording]:
     """Patient ``X F X Female_33yr`` and recording ``Startdate 24-APR-1989 X X X`` fields."""
     age = f"{'Female' if traits.sex == 'F' else 'Male'}_{traits.age}yr"
@@ -114,7 +103,7 @@ def hypnogram_annotations(night: Night) -> list[EdfAnnotation]:
     end = float(night.labels.size * 30)
     if night.labels[-1] == UNSCORED:
         last = anns.pop()
-        anns.append(EdfAnnotation(last.onset, last.duration + night.trailing_unscored_s, last.text))
+        anns.append(EdfAnnotation(last.onset, (last.duration or 0.0) + night.trailing_unscored_s, last.text))
     else:
         anns.append(EdfAnnotation(end, night.trailing_unscored_s, RK_ANNOTATIONS[UNSCORED]))
     return anns

@@ -8,16 +8,16 @@ existing mirror untouched.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
-import os
-import shutil
 import uuid
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from physioex.download.listing import LISTING_NAME, format_listing
+from physioex.io.atomic import atomic_dir
+from physioex.io.hashing import sha256_file
 from physioex.synth import signals as sg
 from physioex.synth.dreem_files import DREEM_FS, write_dreem_record
 from physioex.synth.edf_files import write_hypnogram, write_psg
@@ -30,23 +30,13 @@ GENERATOR_VERSION = 1
 SCORERS = "CHJV"
 """Hypnogram scorer letters used in file names (``SC4ssNE<letter>-Hypnogram.edf``)."""
 
-CHECKSUMS = "SHA256SUMS.txt"
 PARAMS_FILE = "generator.json"
 
 
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def write_checksums(root: Path, relpaths: list[str]) -> None:
-    """``root/SHA256SUMS.txt`` with ``<sha256>  <relpath>`` lines (PhysioNet / sha256sum format)."""
-    lines = [f"{sha256_of(root / rel)}  {rel}\n" for rel in sorted(relpaths)]
-    (root / CHECKSUMS).write_text("".join(lines), encoding="ascii")
+    """``root/SHA256SUMS.txt`` listing ``relpaths`` (PhysioNet / sha256sum format, ``format_listing``)."""
+    listing = {rel: sha256_file(root / rel) for rel in relpaths}
+    (root / LISTING_NAME).write_text(format_listing(listing), encoding="utf-8")
 
 
 def _rng(seed: int, *stream: int) -> np.random.Generator:
@@ -185,22 +175,15 @@ def generate_mirror(
             raise FileExistsError(
                 f"{out}: exists and is not a demo mirror (no {PARAMS_FILE}); refusing to replace it"
             )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     try:
-        _build(tmp, params)
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            try:
-                tmp.rename(out)
-            except OSError:
-                if _read_params(out) != params:  # not a concurrent run that finished the same mirror first
-                    raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with atomic_dir(out) as tmp:
+            _build(tmp, params)
+            if _read_params(out) == params:  # a concurrent run finished the same mirror first: keep it
+                raise _AlreadyThere
+    except _AlreadyThere:
+        pass
     return out
+
+
+class _AlreadyThere(Exception):
+    """Raised inside ``atomic_dir`` to discard a build identical to the mirror that appeared meanwhile."""

@@ -45,94 +45,46 @@ _PROFILE = np.array(
 )
 _IDX = {name: i for i, name in enumerate(FEATURES)}
 
-EDF_GAINS: dict[str, dict[str, float]] = {
-    "EEG Fpz-Cz": dict(
-        alpha=0.7,
-        theta=1.0,
-        delta=1.0,
-        beta=1.0,
-        spindle=1.0,
-        kc=1.0,
-        vertex=1.0,
-        saw=0.9,
-        eye=0.15,
-        blink=1.0,
-        move=1.0,
-        pop=1.0,
-    ),
-    "EEG Pz-Oz": dict(
-        alpha=1.6,
-        theta=0.8,
-        delta=0.55,
-        beta=0.7,
-        spindle=0.7,
-        kc=0.45,
-        vertex=0.6,
-        saw=0.7,
-        eye=0.02,
-        blink=0.05,
-        move=0.8,
-        pop=1.0,
-    ),
-    "EOG horizontal": dict(
-        alpha=0.1,
-        theta=0.4,
-        delta=0.6,
-        beta=0.5,
-        spindle=0.2,
-        kc=0.6,
-        vertex=0.3,
-        saw=0.2,
-        eye=1.0,
-        blink=0.35,
-        move=2.0,
-        pop=1.5,
-    ),
-}
+SOURCES = ("alpha", "theta", "delta", "beta", "spindle", "kc", "vertex", "saw", "eye", "blink", "move", "pop")
+"""The sources every channel mixes (see ``render``), in the column order of the gain tables below."""
+
+
+def _gain_table(rows: dict[str, tuple[float, ...]]) -> dict[str, dict[str, float]]:
+    """Channel -> source -> weight, from one row of ``SOURCES``-ordered weights per channel."""
+    return {channel: dict(zip(SOURCES, row, strict=True)) for channel, row in rows.items()}
+
+
+EDF_GAINS = _gain_table(
+    {
+        # channel: alpha theta delta beta spindle kc vertex saw eye blink move pop
+        "EEG Fpz-Cz": (0.7, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.9, 0.15, 1.0, 1.0, 1.0),
+        "EEG Pz-Oz": (1.6, 0.8, 0.55, 0.7, 0.7, 0.45, 0.6, 0.7, 0.02, 0.05, 0.8, 1.0),
+        "EOG horizontal": (0.1, 0.4, 0.6, 0.5, 0.2, 0.6, 0.3, 0.2, 1.0, 0.35, 2.0, 1.5),
+    }
+)
 """How much of each source reaches each Sleep-EDF channel (Fpz-Cz frontal: eyes, delta; Pz-Oz: alpha)."""
 
-
-def _dreem_gains() -> dict[str, dict[str, float]]:
-    """Source weights of the 12 DOD-H EEG derivations and the two EOGs (frontal delta, occipital alpha)."""
-    base = dict(spindle=1.0, kc=1.0, vertex=1.0, saw=0.9, move=1.0, pop=1.0)
-    table = {
-        # name: alpha theta delta beta eye blink
-        "C3_M2": (0.8, 1.0, 1.0, 0.8, 0.05, 0.1),
-        "F4_M1": (0.6, 1.0, 1.1, 0.8, -0.15, 0.3),
-        "F3_F4": (0.2, 0.4, 0.35, 0.5, 0.3, 0.05),
-        "F3_M2": (0.6, 1.0, 1.1, 0.8, 0.15, 0.3),
-        "F4_O2": (-1.2, 0.6, 0.7, 0.7, -0.15, 0.3),
-        "F3_O1": (-1.2, 0.6, 0.7, 0.7, 0.15, 0.3),
-        "FP1_F3": (0.2, 0.5, 0.5, 0.6, 0.6, 1.0),
-        "FP1_M2": (0.6, 1.0, 1.2, 0.9, 0.8, 1.2),
-        "FP1_O1": (-1.3, 0.8, 1.0, 0.9, 0.8, 1.2),
-        "FP2_F4": (0.2, 0.5, 0.5, 0.6, -0.6, 1.0),
-        "FP2_M1": (0.6, 1.0, 1.2, 0.9, -0.8, 1.2),
-        "FP2_O2": (-1.3, 0.8, 1.0, 0.9, -0.8, 1.2),
+DREEM_GAINS = _gain_table(
+    {
+        # channel: alpha theta delta beta spindle kc vertex saw eye blink move pop
+        "C3_M2": (0.8, 1.0, 1.0, 0.8, 1.0, 1.0, 1.0, 0.9, 0.05, 0.1, 1.0, 1.0),
+        "F4_M1": (0.6, 1.0, 1.1, 0.8, 1.0, 1.0, 1.0, 0.9, -0.15, 0.3, 1.0, 1.0),
+        "F3_F4": (0.2, 0.4, 0.35, 0.5, 1.0, 1.0, 1.0, 0.9, 0.3, 0.05, 1.0, 1.0),
+        "F3_M2": (0.6, 1.0, 1.1, 0.8, 1.0, 1.0, 1.0, 0.9, 0.15, 0.3, 1.0, 1.0),
+        "F4_O2": (-1.2, 0.6, 0.7, 0.7, 1.0, 1.0, 1.0, 0.9, -0.15, 0.3, 1.0, 1.0),
+        "F3_O1": (-1.2, 0.6, 0.7, 0.7, 1.0, 1.0, 1.0, 0.9, 0.15, 0.3, 1.0, 1.0),
+        "FP1_F3": (0.2, 0.5, 0.5, 0.6, 1.0, 1.0, 1.0, 0.9, 0.6, 1.0, 1.0, 1.0),
+        "FP1_M2": (0.6, 1.0, 1.2, 0.9, 1.0, 1.0, 1.0, 0.9, 0.8, 1.2, 1.0, 1.0),
+        "FP1_O1": (-1.3, 0.8, 1.0, 0.9, 1.0, 1.0, 1.0, 0.9, 0.8, 1.2, 1.0, 1.0),
+        "FP2_F4": (0.2, 0.5, 0.5, 0.6, 1.0, 1.0, 1.0, 0.9, -0.6, 1.0, 1.0, 1.0),
+        "FP2_M1": (0.6, 1.0, 1.2, 0.9, 1.0, 1.0, 1.0, 0.9, -0.8, 1.2, 1.0, 1.0),
+        "FP2_O2": (-1.3, 0.8, 1.0, 0.9, 1.0, 1.0, 1.0, 0.9, -0.8, 1.2, 1.0, 1.0),
+        "EOG1": (0.1, 0.4, 0.6, 0.5, 0.2, 0.6, 0.3, 0.2, 1.0, 0.4, 2.0, 1.5),
+        "EOG2": (0.1, 0.4, 0.6, 0.5, 0.2, 0.6, 0.3, 0.2, -1.0, 0.4, 2.0, 1.5),
     }
-    out = {
-        k: dict(base, alpha=a, theta=t, delta=d, beta=b, eye=e, blink=bl)
-        for k, (a, t, d, b, e, bl) in table.items()
-    }
-    eog = dict(
-        alpha=0.1,
-        theta=0.4,
-        delta=0.6,
-        beta=0.5,
-        spindle=0.2,
-        kc=0.6,
-        vertex=0.3,
-        saw=0.2,
-        blink=0.4,
-        move=2.0,
-        pop=1.5,
-    )
-    out["EOG1"] = dict(eog, eye=1.0)
-    out["EOG2"] = dict(eog, eye=-1.0)
-    return out
-
-
-DREEM_GAINS = _dreem_gains()
+)
+"""Source weights of the 12 DOD-H EEG derivations (frontal delta and blinks, occipital alpha) and the two
+EOGs (opposite eye polarity)."""
 
 
 def epoch_features(rng: np.random.Generator, night: Night, traits: Traits) -> np.ndarray:

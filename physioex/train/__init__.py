@@ -1,5 +1,6 @@
-"""Training, evaluation and prediction for the sequence-to-sequence sleep-staging models.
+"""Fitting the sequence-to-sequence sleep-staging models: data module, windows, Lightning module, ``train``.
 
 Heavy imports (torch, lightning) live in the submodules: import what you need, e.g.
-``from physioex.train.fit import train`` or ``from physioex.train.checkpoint import load_checkpoint``.
+``from physioex.train.run import train``. Inference (checkpoints, ``evaluate``, ``predict``) lives in
+``physioex.inference``.
 """

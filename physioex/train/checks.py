@@ -73,12 +73,12 @@ def number(
 
 
 def choice(value: Any, where: str, allowed: Iterable[str]) -> str:
-    """``value`` if it is one of ``allowed``."""
+    """``value`` as a plain string if it is one of ``allowed`` (an Enum member gives its value)."""
     allowed = list(allowed)
     if not isinstance(value, str) or value not in allowed:
         hint = did_you_mean(value, allowed) if isinstance(value, str) else ""
         raise InputError(f"{where}: must be one of {', '.join(allowed)}, got {value!r}{hint}")
-    return value
+    return str(value)
 
 
 def optional_batch_size(value: Any, where: str) -> int | None:

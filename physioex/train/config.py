@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from physioex.choices import Model, Normalisation, names
 from physioex.errors import InputError
 from physioex.train import checks
 
@@ -18,7 +19,7 @@ DEFAULT_PARAMS = Path("params.yaml")
 class TrainConfig:
     """Everything that changes a training run (recorded in every checkpoint)."""
 
-    model: str = "chambon2018"
+    model: str = Model.CHAMBON2018.value
     """``tinysleepnet`` or ``chambon2018``."""
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     """Constructor arguments of the model class (paper names, e.g. ``n_rnn_units``)."""
@@ -40,7 +41,7 @@ class TrainConfig:
     """Gradient-norm clipping (TinySleepNet: 5)."""
     class_weights: list[float] | None = None
     """Loss weight per class W, N1, N2, N3, REM (TinySleepNet: [1, 1.5, 1, 1, 1]); None = equal."""
-    normalisation: str = "global"
+    normalisation: str = Normalisation.GLOBAL.value
     """``global`` (train-subject mean/std per channel), ``recording`` (per night) or ``none``."""
     augment: bool = True
     """TinySleepNet augmentations: signal shift and random sequence start (skip)."""
@@ -89,9 +90,7 @@ def _num(
 
 
 def _model(v: Any, w: str) -> str:
-    from physioex.models import MODELS
-
-    return checks.choice(v, w, sorted(MODELS))
+    return checks.choice(v, w, sorted(names(Model)))
 
 
 def _mapping(v: Any, w: str) -> dict[str, Any]:
@@ -136,9 +135,7 @@ def _limit(v: Any, w: str) -> float | int:
 
 
 def _normalisation(v: Any, w: str) -> str:
-    from physioex.train.normalise import MODES
-
-    return checks.choice(v, w, MODES)
+    return checks.choice(v, w, names(Normalisation))
 
 
 _FIELD_CHECKS: dict[str, Callable[[Any, str], Any]] = {

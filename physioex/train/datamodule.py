@@ -13,8 +13,8 @@ import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from physioex.errors import InputError
+from physioex.inference.normalise import Normaliser, fit_normaliser
 from physioex.train.dataset import BatchWindowDataset, RecordingCache, passthrough
-from physioex.train.normalise import Normaliser, fit_normaliser
 from physioex.train.windows import EvalWindowSampler, TrainWindowSampler, WorkerBatchSampler
 
 
@@ -69,6 +69,9 @@ class SleepDataModule(pl.LightningDataModule):
         self.seed = seed
         self.storage_options = storage_options
         self.splits: dict[str, list[str]] = {}
+        self.subjects: dict[str, list[str]] = {}
+        self.preprocessing: dict[str, Any] | None = None
+        self.params_hash: str | None = None
         self.normaliser: Normaliser | None = None
         self._ready = False
 
@@ -89,6 +92,7 @@ class SleepDataModule(pl.LightningDataModule):
             raise StoreError(f"fold {self.fold_index} does not exist; store {self.location} has {len(folds)}")
         fold = folds[self.fold_index]
         for split in ("train", "valid", "test"):
+            self.subjects[split] = [str(s) for s in getattr(fold, split)]
             self.splits[split] = store.recordings_of(getattr(fold, split))
         for split in ("train", "valid"):
             if not self.splits[split]:
@@ -99,6 +103,8 @@ class SleepDataModule(pl.LightningDataModule):
         self.sampling_rate = store.sampling_rate
         self.samples_per_epoch = store.samples_per_epoch
         self.dataset_name = store.dataset
+        self.preprocessing = store.attrs.get("preprocessing")  # recorded so predict reads PSGs the same way
+        self.params_hash = store.attrs.get("params_hash")
         self.n_epochs = {s: [store.n_epochs(r) for r in recs] for s, recs in self.splits.items()}
         if sum(n >= self.seq_len for n in self.n_epochs["train"]) == 0:
             raise StoreError(

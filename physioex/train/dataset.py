@@ -2,7 +2,7 @@
 
 Each process (main or DataLoader worker) opens the store itself from its location and keeps
 an LRU cache of whole normalised recordings, so a recording is read from Zarr once per pass
-(one whole-recording read, design.md section 7), never once per window.
+(one whole-recording read, docs/conventions.md section 5), never once per window.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from physioex.train.normalise import Normaliser
+from physioex.inference.normalise import Normaliser
+from physioex.inference.windows import window_length
 from physioex.train.windows import WindowKey
 
 IGNORE_INDEX = -100
@@ -95,31 +96,33 @@ class WindowDataset(Dataset):
     def __len__(self) -> int:  # only the sampler's keys are valid; length is the sampler's business
         return len(self.cache.recordings)
 
+    def length(self, key: WindowKey) -> int:
+        """Epochs in window ``key``: L, or the whole recording when it is shorter (never padded)."""
+        return window_length(self.cache.get(key[0])[1].shape[0], self.seq_len)
+
     def window(self, key: WindowKey) -> tuple[np.ndarray, np.ndarray]:
         """Numpy window for ``key = (recording, start, shift, keep_from)``; see ``physioex.train.windows``."""
-        x = np.empty((self.seq_len, len(self.cache.channel_index), self.samples), dtype=np.float32)
-        y = np.empty(self.seq_len, dtype=np.int64)
+        length = self.length(key)
+        x = np.empty((length, len(self.cache.channel_index), self.samples), dtype=np.float32)
+        y = np.empty(length, dtype=np.int64)
         self._window_into(key, x, y)
         return x, y
 
     def _window_into(self, key: WindowKey, x_out: np.ndarray, y_out: np.ndarray) -> None:
-        """Write window ``key`` into ``x_out (L, C, S)`` and ``y_out (L,)`` (one copy, no temporaries)."""
+        """Write window ``key`` into ``x_out (length, C, S)`` and ``y_out (length,)`` (one copy)."""
         r, start, shift, keep_from = key
         flat, targets = self.cache.get(r)
-        n = targets.shape[0]
-        s, L = self.samples, self.seq_len
-        stop = min(start + L, n)
+        s, length = self.samples, y_out.shape[0]
+        stop = start + length
+        if stop > targets.shape[0]:
+            raise IndexError(f"window {key} of {length} epochs runs past recording {r}'s {targets.shape[0]}")
         a, b = start * s, stop * s
         shift = int(np.clip(shift, -a, flat.shape[1] - b))
         seg = flat[:, a + shift : b + shift]
-        y = targets[start:stop].copy()
-        if stop - start < L:  # recording shorter than L: pad with zeros, ignored labels
-            seg = np.pad(seg, ((0, 0), (0, (L - (stop - start)) * s)))
-            y = np.pad(y, (0, L - (stop - start)), constant_values=IGNORE_INDEX)
+        y_out[...] = targets[start:stop]
         if keep_from:
-            y[:keep_from] = IGNORE_INDEX
-        x_out[...] = seg.reshape(seg.shape[0], L, s).transpose(1, 0, 2)
-        y_out[...] = y
+            y_out[:keep_from] = IGNORE_INDEX
+        x_out[...] = seg.reshape(seg.shape[0], length, s).transpose(1, 0, 2)
 
     def __getitem__(self, key: WindowKey) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = self.window(key)
@@ -130,17 +133,20 @@ class BatchWindowDataset(WindowDataset):
     """``WindowDataset`` that assembles a whole batch at once (use with ``collate_fn=passthrough``)."""
 
     def __getitems__(self, keys: list[WindowKey]) -> tuple[torch.Tensor, torch.Tensor]:
-        """A whole batch ``x (B, L, C, S)``, ``y (B, L)`` written straight into one tensor.
+        """A whole batch ``x (B, L, C, S)``, ``y (B, L)`` written straight into one tensor (its windows
+        share one length: ``WorkerBatchSampler`` batches a recording shorter than L on its own).
 
         In a DataLoader worker the tensor lives in shared memory, so handing it to the main
         process costs no further copy (what ``default_collate`` does, minus the per-item tensors).
         Use with ``collate_fn=passthrough``.
         """
-        shape = (len(keys), self.seq_len, len(self.cache.channel_index), self.samples)
+        shape = (len(keys), self.length(keys[0]), len(self.cache.channel_index), self.samples)
         x = _empty(shape, torch.float32)
         y = _empty(shape[:2], torch.int64)
         xn, yn = x.numpy(), y.numpy()
         for i, key in enumerate(keys):
+            if self.length(key) != shape[1]:
+                raise ValueError(f"a batch mixes windows of {shape[1]} and {self.length(key)} epochs")
             self._window_into(key, xn[i], yn[i])
         return x, y
 
@@ -154,6 +160,6 @@ def _empty(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(0, dtype=dtype).new(storage).resize_(*shape)
 
 
-def passthrough(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``collate_fn`` for ``BatchWindowDataset``: the batch is already assembled."""
+def passthrough(batch: Any) -> Any:
+    """``collate_fn`` for ``BatchWindowDataset``: the batch ``(x, y)`` is already assembled."""
     return batch

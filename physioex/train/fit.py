@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from physioex.errors import InputError
+from physioex.inference.meta import CheckpointMeta
 from physioex.io.atomic import write_text_atomic
-from physioex.train import checks
-from physioex.train.checkpoint import CHECKPOINT_FORMAT
-from physioex.train.config import DEFAULT_PARAMS, TrainConfig, make_config, read_params
+from physioex.train.config import TrainConfig, make_config, read_params
 
 
 def check_fold(fold: str | int, where: str = "--fold") -> str | int:
@@ -87,20 +86,24 @@ def train_fold(
     )
     dm.setup("fit")
     assert dm.normaliser is not None
-    meta = {
-        "format": CHECKPOINT_FORMAT,
-        "model": cfg.model,
-        "model_kwargs": dict(cfg.model_kwargs),
-        "channels": list(dm.channels),
-        "sampling_rate": float(dm.sampling_rate),
-        "samples_per_epoch": int(dm.samples_per_epoch),
-        "seq_len": int(cfg.seq_len),
-        "normalisation": dm.normaliser.to_meta(),
-        "fold": int(fold),
-        "dataset": dm.dataset_name,
-        "store": location,
-        "config": cfg.to_dict(),
-    }
+    meta = CheckpointMeta(
+        model=cfg.model,
+        model_kwargs=dict(cfg.model_kwargs),
+        channels=tuple(dm.channels),
+        sampling_rate=float(dm.sampling_rate),
+        samples_per_epoch=int(dm.samples_per_epoch),
+        seq_len=int(cfg.seq_len),
+        normalisation=dm.normaliser,
+        fold=int(fold),
+        dataset=dm.dataset_name,
+        store=location,
+        config=cfg.to_dict(),
+        train_subjects=tuple(dm.subjects["train"]),
+        valid_subjects=tuple(dm.subjects["valid"]),
+        test_subjects=tuple(dm.subjects["test"]),
+        preprocessing=dm.preprocessing,
+        params_hash=dm.params_hash,
+    )
     module = SleepStager(
         model=cfg.model,
         n_channels=len(dm.channels),
@@ -111,12 +114,12 @@ def train_fold(
         l2_conv=cfg.l2_conv,
         class_weights=cfg.class_weights,
         seed=cfg.seed,
-        meta=meta,
+        meta=meta.to_dict(),
     )
     last = fold_dir / "last.ckpt"
     ckpt_path = None
     if resume and last.exists():
-        from physioex.train.checkpoint import check_resumable
+        from physioex.inference.checkpoint import check_resumable
 
         check_resumable(last, meta, module.state_dict())
         ckpt_path = str(last)
@@ -177,75 +180,3 @@ def train_config(
     return make_config(
         read_params(params), {"model": model, **overrides}, params_file=params, overrides_from=overrides_from
     )
-
-
-def train(
-    store: str | Path,
-    *,
-    model: str | None = None,
-    fold: str | int = 0,
-    out: Path = Path("models"),
-    params: Path | None = DEFAULT_PARAMS,
-    resume: bool = False,
-    accelerator: str = "cpu",
-    devices: str | int = 1,
-    num_nodes: int = 1,
-    strategy: str = "auto",
-    precision: str = "32-true",
-    storage_options: dict[str, Any] | None = None,
-    progress: bool = True,
-    overrides_from: str = "api",
-    **overrides: Any,
-) -> list[dict[str, Any]]:
-    """Train ``model`` on ``fold`` (a number or ``"all"``) of ``store``; returns one summary per fold.
-
-    Hyper-parameters: ``TrainConfig`` defaults <- ``params`` (params.yaml section ``train:``) <-
-    ``model``/``overrides`` (any ``TrainConfig`` field; None = not given). ``accelerator``,
-    ``devices``, ``num_nodes``, ``strategy`` and ``precision`` go straight to ``pl.Trainer``,
-    so e.g. ``accelerator="gpu", devices=4, num_nodes=2, strategy="ddp"`` trains with DDP.
-
-    Every parameter is checked before any work (``InputError`` naming its source: params.yaml key,
-    ``--option`` when ``overrides_from="cli"``, else the argument); ``out/fold-K`` may not be or lie
-    inside the store or the params file; ``resume`` refuses a ``last.ckpt`` of another run.
-    """
-    from physioex.store import open_store
-
-    cfg = train_config(params, model, overrides, overrides_from)
-    flag = (
-        (lambda k: f"--{k.replace('_', '-')}") if overrides_from == "cli" else (lambda k: f"train({k}=...)")
-    )
-    check_fold(fold, flag("fold"))
-    checks.integer(num_nodes, flag("num_nodes"), 1)
-    location = checks.input_store(store, flag("store"))
-    out = checks.output_dir(out, flag("out"))
-    st = open_store(location, storage_options)
-    if not st.recordings:
-        raise InputError(f"{flag('store')} {location}: holds no recordings; run `physioex preprocess` first")
-    folds = parse_folds(fold, len(st.folds), flag("fold"))
-    for k in folds:
-        checks.not_an_input(
-            out / f"fold-{k}", flag("out"), [location, params], derived=f"writes {out}/fold-{k}"
-        )
-    trainer_kwargs = {
-        "accelerator": accelerator,
-        "devices": devices,
-        "num_nodes": num_nodes,
-        "strategy": strategy,
-        "precision": precision,
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    summaries = []
-    for k in folds:
-        summaries.append(
-            train_fold(
-                location,
-                k,
-                cfg,
-                out,
-                resume=resume,
-                trainer_kwargs=trainer_kwargs,
-                storage_options=storage_options,
-                progress=progress,
-            )
-        )
-    return summaries

@@ -51,10 +51,9 @@ class SleepStager(pl.LightningModule):
                 f"class_weights needs {N_CLASSES} values (W, N1, N2, N3, REM), got {weight.numel()}"
             )
         self.loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=IGNORE_INDEX)
-        metric_args = {"num_classes": N_CLASSES, "ignore_index": IGNORE_INDEX}
-        self.val_f1 = MulticlassF1Score(average="macro", **metric_args)
-        self.val_acc = MulticlassAccuracy(average="micro", **metric_args)
-        self.val_kappa = MulticlassCohenKappa(**metric_args)
+        self.val_f1 = MulticlassF1Score(num_classes=N_CLASSES, average="macro", ignore_index=IGNORE_INDEX)
+        self.val_acc = MulticlassAccuracy(num_classes=N_CLASSES, average="micro", ignore_index=IGNORE_INDEX)
+        self.val_kappa = MulticlassCohenKappa(num_classes=N_CLASSES, ignore_index=IGNORE_INDEX)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, L, 5)`` of normalised windows ``(batch, L, channels, samples)``."""
@@ -62,13 +61,14 @@ class SleepStager(pl.LightningModule):
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         # Reseed per optimiser step so a resumed run draws the same dropout masks as an uninterrupted one.
-        torch.manual_seed(self.hparams.seed * 1_000_003 + self.global_step)
+        torch.manual_seed(self._hp("seed") * 1_000_003 + self.global_step)
 
     def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         loss = self.loss_fn(logits.reshape(-1, N_CLASSES), y.reshape(-1))
-        if self.hparams.l2_conv:
-            l2 = sum(w.pow(2).sum() for w in self.model.l2_parameters())
-            loss = loss + self.hparams.l2_conv * 0.5 * l2
+        l2_conv = self._hp("l2_conv")
+        if l2_conv:
+            l2 = sum(w.pow(2).sum() for w in self.model.l2_parameters())  # type: ignore[operator]
+            loss = loss + l2_conv * 0.5 * l2
         return loss
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -103,4 +103,8 @@ class SleepStager(pl.LightningModule):
         self.log("val_kappa", self.val_kappa, on_step=False, on_epoch=True)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        return torch.optim.Adam(self.parameters(), lr=self._hp("lr"), weight_decay=self._hp("weight_decay"))
+
+    def _hp(self, name: str) -> Any:
+        """A saved constructor argument (Lightning's ``hparams`` mapping)."""
+        return self.hparams[name]

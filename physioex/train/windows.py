@@ -1,15 +1,19 @@
-"""Which L-epoch windows of each recording are read: seeded training order and exact evaluation cover.
+"""Which L-epoch windows of each recording are read during training: seeded training order, the
+validation cover (``physioex.inference.windows``) and the per-worker batching of both.
 
 A window key is ``(recording index, start epoch, shift in samples, keep_from)``: the dataset
-returns epochs ``start .. start+L-1`` (signal shifted by ``shift`` samples) and ignores the labels
-of positions before ``keep_from`` (already scored by the previous window).
+returns epochs ``start .. start+L-1`` (signal shifted by ``shift`` samples; the whole recording
+when it is shorter than L) and ignores the labels of positions before ``keep_from`` (already
+scored by the previous window).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
+
+from physioex.inference.windows import scoring_windows, window_length
 
 WindowKey = tuple[int, int, int, int]
 
@@ -21,25 +25,6 @@ def _world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
-
-
-def eval_windows(n_epochs: int, seq_len: int) -> list[tuple[int, int]]:
-    """Non-overlapping ``(start, keep_from)`` windows covering epochs ``0..n-1`` exactly once.
-
-    Windows start at 0, L, 2L, ...; when L does not divide n, one more window is aligned to
-    the end (start n - L) and only its positions from ``keep_from`` on count. A recording
-    shorter than L gives one window at 0 (the dataset pads it).
-    """
-    if n_epochs <= 0:
-        return []
-    if n_epochs <= seq_len:
-        return [(0, 0)]
-    out = [(s, 0) for s in range(0, n_epochs - seq_len + 1, seq_len)]
-    covered = out[-1][0] + seq_len
-    if covered < n_epochs:
-        start = n_epochs - seq_len
-        out.append((start, covered - start))
-    return out
 
 
 def train_windows_per_recording(n_epochs: int, seq_len: int, max_skip: int) -> int:
@@ -54,7 +39,8 @@ class TrainWindowSampler:
     recording every pass, windows shuffled within groups of ``group_size`` recordings.
 
     Grouping keeps each DataLoader worker's recording cache small: a worker loads a recording
-    once per pass instead of once per window. Call ``set_epoch`` (Lightning does) for a new draw.
+    once per pass instead of once per window. Call ``set_epoch`` (Lightning does) for a new draw;
+    ``WorkerBatchSampler`` turns ``plan()`` into batches (and shards them across DDP ranks).
     """
 
     def __init__(
@@ -79,21 +65,8 @@ class TrainWindowSampler:
         self.counts = [train_windows_per_recording(n, seq_len, self.max_skip) for n in self.n_epochs]
 
     def set_epoch(self, epoch: int) -> None:
-        """Select the pass whose offsets and order ``__iter__`` draws (deterministic per seed)."""
+        """Select the pass whose offsets and order ``plan`` draws (deterministic per seed)."""
         self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return sum(self.counts) // _world()[1]
-
-    def keys(self) -> list[WindowKey]:
-        """Window keys of the current pass for this process, in iteration order.
-
-        Under DDP (torch.distributed initialised) rank r of W gets every W-th key of the same
-        seeded order, truncated so all ranks run the same number of steps.
-        """
-        keys = self._all_keys()
-        rank, world = _world()
-        return keys[rank::world][: len(keys) // world] if world > 1 else keys
 
     def plan(self) -> tuple[list[int], dict[int, list[WindowKey]]]:
         """Recording order of the current pass and each recording's windows (new offset and shift)."""
@@ -109,29 +82,21 @@ class TrainWindowSampler:
             per_rec[r] = [(r, offset + k * self.seq_len, shift, 0) for k in range(c)]
         return order, per_rec
 
-    def _all_keys(self) -> list[WindowKey]:
-        order, per_rec = self.plan()
-        rng = np.random.default_rng([self.seed, self.epoch, 1])
-        keys: list[WindowKey] = []
-        for g in range(0, len(order), self.group_size):
-            group = [k for r in order[g : g + self.group_size] for k in per_rec[r]]
-            if self.shuffle:
-                group = [group[i] for i in rng.permutation(len(group))]
-            keys += group
-        return keys
-
-    def __iter__(self) -> Iterator[WindowKey]:
-        yield from self.keys()  # lazy, like WorkerBatchSampler.__iter__
+    def window_length(self, key: WindowKey) -> int:
+        """Epochs of window ``key``: always L (recordings shorter than L give no training window)."""
+        return self.seq_len
 
 
 class EvalWindowSampler:
-    """Every epoch of every recording exactly once, recording by recording (see ``eval_windows``)."""
+    """Every epoch of every recording exactly once, recording by recording (``scoring_windows``)."""
 
     def __init__(self, n_epochs: Sequence[int], seq_len: int) -> None:
+        self.n_epochs = [int(n) for n in n_epochs]
+        self.seq_len = seq_len
         self._keys: list[WindowKey] = [
-            (r, start, 0, keep)
-            for r, n in enumerate(n_epochs)
-            for start, keep in eval_windows(int(n), seq_len)
+            (r, w.start, 0, w.keep_from)
+            for r, n in enumerate(self.n_epochs)
+            for w in scoring_windows(n, seq_len)
         ]
         self.group_size = 1
         self.shuffle = False
@@ -148,11 +113,26 @@ class EvalWindowSampler:
             per_rec.setdefault(key[0], []).append(key)
         return sorted(per_rec), per_rec
 
+    def window_length(self, key: WindowKey) -> int:
+        """Epochs of window ``key``: L, or the whole recording when it is shorter than L."""
+        return window_length(self.n_epochs[key[0]], self.seq_len)
+
     def __len__(self) -> int:
         return len(self._keys)
 
-    def __iter__(self) -> Iterator[WindowKey]:
-        return iter(self._keys)
+
+def _batches(
+    keys: list[WindowKey], batch_size: int, length: Callable[[WindowKey], int]
+) -> list[list[WindowKey]]:
+    """Consecutive ``keys`` in batches of at most ``batch_size`` windows of one length (a batch is one
+    tensor; only a recording shorter than L has shorter windows, so it gets batches of its own)."""
+    out: list[list[WindowKey]] = []
+    for key in keys:
+        if out and len(out[-1]) < batch_size and length(out[-1][-1]) == length(key):
+            out[-1].append(key)
+        else:
+            out.append([key])
+    return out
 
 
 def _equalise(per_worker: list[list[list[WindowKey]]]) -> None:
@@ -219,7 +199,7 @@ class WorkerBatchSampler:
                 if s.shuffle:
                     group = [group[i] for i in rng.permutation(len(group))]
                 keys += group
-            per_worker.append([keys[i : i + self.batch_size] for i in range(0, len(keys), self.batch_size)])
+            per_worker.append(_batches(keys, self.batch_size, s.window_length))
         _equalise(per_worker)
         out: list[list[WindowKey]] = []
         for i in range(max((len(b) for b in per_worker), default=0)):

@@ -263,7 +263,7 @@ def test_bad_params_yaml_through_the_python_api(
 ) -> None:
     import re
 
-    from physioex.train.fit import train
+    from physioex.train.run import train
 
     params = tmp_path / "my-params.yaml"
     params.write_text(yaml_text)
@@ -293,7 +293,7 @@ def test_bad_train_options_are_one_line(demo: Demo, tmp_path: Path, args: list[s
 
 def test_the_python_api_validates_like_the_cli(demo: Demo, tmp_path: Path) -> None:
     from physioex.train.config import TrainConfig, make_config
-    from physioex.train.fit import train
+    from physioex.train.run import train
 
     with pytest.raises(InputError, match=r"^TrainConfig\.seq_len: must be an integer >= 1, got 0$"):
         TrainConfig(seq_len=0)
@@ -490,7 +490,7 @@ API_CASES = [
     ("explain", {"target": "best"}, "--target: must be one of predicted, true, got 'best'"),
     ("explain", {"baseline": "noise"}, "--baseline: must be one of zeros, mean, band-removed, got 'noise'"),
     ("explain", {"output": "odds"}, "--output: must be one of probability, logit, got 'odds'"),
-    ("explain", {"max_epochs": 0}, "--max-epochs: must be an integer >= 1, got 0"),
+    ("explain", {"max_epochs": 0}, "--epoch-limit: must be an integer >= 1, got 0"),
     ("explain", {"check_epochs": 0}, "--check-epochs: must be an integer >= 1, got 0"),
     ("explain", {"checkpoint": "@MISSING"}, "checkpoint @MISSING: does not exist"),
     ("explain", {"out": "@STORE"}, "--out: @STORE: this output would overwrite the input @STORE"),
@@ -504,8 +504,9 @@ def test_the_python_api_of_predict_test_explain_refuses_the_same(
     import re
 
     from physioex.explain.run import explain
-    from physioex.train.evaluate import test as run_test
-    from physioex.train.predict import parse_channel_map, predict
+    from physioex.inference.predict import parse_channel_map
+    from physioex.inference.run import evaluate as run_test
+    from physioex.inference.run import predict
 
     shutil.copyfile(demo.psg, tmp_path / "night.edf")
     names = {k: str(v) for k, v in _ckpt_variants(tmp_path, demo).items()}

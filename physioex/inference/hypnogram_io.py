@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from physioex import EPOCH_SECONDS, STAGES
+from physioex.io.atomic import atomic_path
 
 EDF_STAGE_TEXT = {
     "W": "Sleep stage W",
@@ -20,10 +19,6 @@ EDF_STAGE_TEXT = {
     "REM": "Sleep stage R",
 }
 """EDF+ annotation text per stage (AASM names; Sleep-EDF's R&K files use 1-4 and R)."""
-
-
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
 
 
 def hypnogram_table(proba: np.ndarray, epoch_seconds: float = EPOCH_SECONDS, onset_s: float = 0.0) -> Any:
@@ -46,10 +41,8 @@ def hypnogram_table(proba: np.ndarray, epoch_seconds: float = EPOCH_SECONDS, ons
 def write_csv(df: Any, path: Path) -> Path:
     """Write ``df`` to ``path`` atomically (temp file, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp(path)
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
     return path
 
 
@@ -89,10 +82,8 @@ def write_edf_annotations(
         kwargs["recording"] = edfio.Recording(startdate=start.date())
     edf = edfio.Edf([], annotations=annotations, **kwargs)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp(path)
-    edf.write(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        edf.write(tmp)
     return path
 
 

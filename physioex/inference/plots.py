@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 
 from physioex import EPOCH_SECONDS, STAGES
+from physioex.io.atomic import atomic_path
 
 # Plot order from top to bottom, as sleep researchers draw hypnograms.
 _HYPNO_ORDER = ["W", "REM", "N1", "N2", "N3"]
 
 
 def _save(fig: object, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}{path.suffix}")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")  # type: ignore[attr-defined]
-    os.replace(tmp, path)
+    """Save ``fig`` as PNG at ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")  # type: ignore[attr-defined]
     return path
 
 

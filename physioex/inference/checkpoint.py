@@ -15,35 +15,21 @@ import numpy as np
 import torch
 from torch import nn
 
-from physioex.errors import InputError
+from physioex.inference.errors import CheckpointError
+from physioex.inference.meta import CHECKPOINT_FORMAT, RESUME_FIELDS, CheckpointMeta
+from physioex.inference.normalise import Normaliser
+from physioex.inference.scoring import default_batch_size, softmax, whole_night_logits
 from physioex.models import MODELS, build_model
-from physioex.train.normalise import Normaliser
-from physioex.train.windows import eval_windows
 
-CHECKPOINT_FORMAT = 1
-"""Version of the ``meta`` layout written into checkpoints."""
-
-
-class CheckpointError(InputError):
-    """The checkpoint is missing, unreadable, or incompatible with the data it is applied to (exit 2)."""
-
-
-META_KEYS = ("model", "channels", "sampling_rate", "samples_per_epoch", "seq_len", "normalisation", "fold")
-"""Keys every physioex checkpoint's ``meta`` holds (besides ``format``)."""
-
-RESUME_KEYS = ("model", "model_kwargs", "channels", "sampling_rate", "samples_per_epoch", "seq_len", "fold")
-"""``meta`` keys that must match for ``--resume`` to continue a run (the network and its input)."""
-
-
-CPU_EPOCHS_PER_BATCH = 48
-"""Epochs per forward pass for whole-night inference on CPU: measured fastest on a 2-core CPU
-(TinySleepNet 4,500 epochs/s at 42 epochs per pass vs 1,900 at 64 windows of 21, whose activations
-no longer fit in cache); GPUs take large batches."""
-
-
-def default_batch_size(seq_len: int, device: torch.device) -> int:
-    """Windows per inference batch: about ``CPU_EPOCHS_PER_BATCH`` epochs on CPU, 64 windows elsewhere."""
-    return max(1, CPU_EPOCHS_PER_BATCH // seq_len) if device.type == "cpu" else 64
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CheckpointError",
+    "CheckpointMeta",
+    "LoadedModel",
+    "check_resumable",
+    "default_batch_size",
+    "load_checkpoint",
+]
 
 
 @dataclass
@@ -51,31 +37,31 @@ class LoadedModel:
     """A model ready for inference: eval-mode ``model`` plus the ``meta`` it was trained with."""
 
     model: nn.Module
-    meta: dict[str, Any]
+    meta: CheckpointMeta
     path: Path
     normaliser: Normaliser = field(init=False)
 
     def __post_init__(self) -> None:
-        self.normaliser = Normaliser.from_meta(self.meta["normalisation"])
+        self.normaliser = self.meta.normalisation
 
     @property
     def channels(self) -> list[str]:
         """Input channel names, in the order of the model's channel axis."""
-        return list(self.meta["channels"])
+        return list(self.meta.channels)
 
     @property
     def seq_len(self) -> int:
         """L, epochs per window."""
-        return int(self.meta["seq_len"])
+        return self.meta.seq_len
 
     @property
     def sampling_rate(self) -> float:
         """Hz the model expects."""
-        return float(self.meta["sampling_rate"])
+        return self.meta.sampling_rate
 
     @property
     def samples_per_epoch(self) -> int:
-        return int(self.meta["samples_per_epoch"])
+        return self.meta.samples_per_epoch
 
     def normalise(self, x: np.ndarray) -> np.ndarray:
         """Normalise a whole recording ``(epochs, channels, samples)`` in uV as at training (float32)."""
@@ -85,38 +71,18 @@ class LoadedModel:
     def _check_shape(self, x: np.ndarray) -> None:
         if x.ndim != 3 or x.shape[1] != len(self.channels) or x.shape[2] != self.samples_per_epoch:
             raise CheckpointError(
-                f"model {self.meta['model']} from {self.path} expects (epochs, {len(self.channels)} channels "
+                f"model {self.meta.model} from {self.path} expects (epochs, {len(self.channels)} channels "
                 f"{self.channels}, {self.samples_per_epoch} samples), got shape {tuple(x.shape)}"
             )
 
-    @torch.no_grad()
     def predict_logits(self, x_norm: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        """Logits ``(epochs, 5)`` of a normalised night: non-overlapping L-windows, batched, every
-        epoch scored exactly once (the last window is aligned to the end). ``batch_size`` in windows;
-        default: see ``default_batch_size``."""
-        n = x_norm.shape[0]
-        L = self.seq_len
-        device = next(self.model.parameters()).device
-        batch_size = batch_size or default_batch_size(L, device)
-        windows = eval_windows(n, L)
-        if n < L:  # a very short recording: pad to one window
-            x_norm = np.concatenate([x_norm, np.zeros((L - n, *x_norm.shape[1:]), dtype=np.float32)])
-        out = np.empty((n, 5), dtype=np.float32)
-        xt = torch.from_numpy(np.ascontiguousarray(x_norm, dtype=np.float32))
-        for b in range(0, len(windows), batch_size):
-            chunk = windows[b : b + batch_size]
-            batch = torch.stack([xt[s : s + L] for s, _ in chunk]).to(device)
-            logits = self.model(batch).float().cpu().numpy()
-            for (s, keep), lg in zip(chunk, logits, strict=True):
-                stop = min(s + L, n)
-                out[s + keep : stop] = lg[keep : stop - s]
-        return out
+        """Logits ``(epochs, 5)`` of a normalised night, every epoch scored exactly once
+        (``physioex.inference.scoring.whole_night_logits``); ``batch_size`` in windows."""
+        return whole_night_logits(self.model, x_norm, self.seq_len, batch_size)
 
     def predict_proba(self, signals_uV: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Stage probabilities ``(epochs, 5)`` (W, N1, N2, N3, REM) of a whole night in uV."""
-        logits = self.predict_logits(self.normalise(signals_uV), batch_size=batch_size)
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(self.predict_logits(self.normalise(signals_uV), batch_size=batch_size))
 
     def check_channels(self, available: list[str], where: str) -> list[int]:
         """Indices of the model's channels in ``available``; ``CheckpointError`` naming the missing ones."""
@@ -165,27 +131,19 @@ def _read(path: Path, what_to_do: str = "give a .ckpt written by `physioex train
     return ckpt
 
 
-def _meta(path: Path, ckpt: dict[str, Any], what_to_do: str) -> dict[str, Any]:
-    """The physioex ``meta`` of a Lightning checkpoint, checked for the keys inference needs."""
+def _meta(path: Path, ckpt: dict[str, Any], what_to_do: str) -> CheckpointMeta:
+    """The physioex ``meta`` of a Lightning checkpoint, checked for what inference needs."""
     hp = ckpt.get("hyper_parameters") or {}
-    meta = hp.get("meta") if isinstance(hp, dict) else None
-    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
+    raw = hp.get("meta") if isinstance(hp, dict) else None
+    meta = CheckpointMeta.from_dict(raw, str(path), what_to_do)  # type: ignore[arg-type]
+    if meta.model not in MODELS:
         raise CheckpointError(
-            f"checkpoint {path}: not written by `physioex train` (no physioex meta of format "
-            f"{CHECKPOINT_FORMAT}); {what_to_do}"
-        )
-    missing = [k for k in META_KEYS if k not in meta]
-    if missing:
-        raise CheckpointError(f"checkpoint {path}: its physioex meta lacks {missing}; {what_to_do}")
-    if meta["model"] not in MODELS:
-        raise CheckpointError(
-            f"checkpoint {path}: holds unknown model {meta['model']!r} (known: {sorted(MODELS)}); "
-            f"{what_to_do}"
+            f"checkpoint {path}: holds unknown model {meta.model!r} (known: {sorted(MODELS)}); {what_to_do}"
         )
     return meta
 
 
-def check_resumable(path: Path, meta: dict[str, Any], state: dict[str, torch.Tensor]) -> None:
+def check_resumable(path: Path, meta: CheckpointMeta, state: dict[str, torch.Tensor]) -> None:
     """Refuse ``--resume`` from ``path`` unless it is a physioex Lightning checkpoint of this very run:
     same model, architecture, channels, rates, L and fold (``meta``), and weights of the same shapes."""
     todo = "delete it or drop --resume"
@@ -196,11 +154,12 @@ def check_resumable(path: Path, meta: dict[str, Any], state: dict[str, torch.Ten
             raise CheckpointError(
                 f"checkpoint {path}: has no training state ({key!r}), cannot resume; {todo}"
             )
-    for key in RESUME_KEYS:
-        if old.get(key) != meta.get(key):
+    for key in RESUME_FIELDS:
+        theirs_value, ours = getattr(old, key), getattr(meta, key)
+        if theirs_value != ours:
             raise CheckpointError(
-                f"checkpoint {path}: was written by another run ({key} {old.get(key)!r}, this run "
-                f"{meta.get(key)!r}); {todo}"
+                f"checkpoint {path}: was written by another run ({key} {theirs_value!r}, this run "
+                f"{ours!r}); {todo}"
             )
     theirs = ckpt["state_dict"]
     for name, tensor in state.items():
@@ -221,15 +180,15 @@ def load_checkpoint(path: str | Path, expect_model: str | None = None) -> Loaded
     todo = "give a .ckpt written by `physioex train`"
     ckpt = _read(path, todo)
     meta = _meta(path, ckpt, todo)
-    name = meta["model"]
+    name = meta.model
     if expect_model is not None and expect_model != name:
         raise CheckpointError(f"checkpoint {path}: holds a {name} model, not {expect_model}")
     try:
         model = build_model(
             name,
-            n_channels=len(meta["channels"]),
-            sampling_rate=float(meta["sampling_rate"]),
-            **dict(meta.get("model_kwargs") or {}),
+            n_channels=len(meta.channels),
+            sampling_rate=meta.sampling_rate,
+            **meta.model_kwargs,
         )
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint {path}: its model settings do not build a {name}: {exc}") from None
@@ -239,8 +198,8 @@ def load_checkpoint(path: str | Path, expect_model: str | None = None) -> Loaded
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise CheckpointError(
-            f"checkpoint {path}: weights do not fit a {name} model with channels {meta['channels']} "
+            f"checkpoint {path}: weights do not fit a {name} model with channels {list(meta.channels)} "
             f"({_one_line(exc)}); give a .ckpt written by `physioex train`"
         ) from None
     model.eval()
-    return LoadedModel(model=model, meta=dict(meta), path=path)
+    return LoadedModel(model=model, meta=meta, path=path)

@@ -50,8 +50,13 @@ def write_synthetic_store(
     fs: float = 100.0,
     chunk_epochs: int = 256,
 ) -> Path:
-    """Write a complete store (recordings, index, folds) at ``path``; returns ``path``."""
+    """Write a complete store (recordings, index, folds) at ``path``; returns ``path``.
+
+    ``epochs`` per night (one value, or one per night cycled); ``fs`` in Hz. The root attributes are
+    the real schema's; ``preprocessing`` holds the rate (no band-pass) and the generator's arguments.
+    """
     from physioex.store.folds import make_folds
+    from physioex.store.schema import RootAttrs, index_entry, params_hash
     from physioex.store.writer import (
         ChannelSignal,
         init_store,
@@ -62,9 +67,23 @@ def write_synthetic_store(
 
     rng = np.random.default_rng(seed)
     path = Path(path)
+    lengths = [epochs] * (subjects * nights) if isinstance(epochs, int) else [int(n) for n in epochs]
+    # what a model trained here must be fed (rate, no band-pass), plus the generator's own arguments
+    preprocessing = {
+        "sampling_rate": float(fs),
+        "bandpass": None,
+        "synthetic": {
+            "subjects": subjects,
+            "nights": nights,
+            "epochs": lengths,
+            "channels": list(channels),
+            "seed": seed,
+            "chunk_epochs": chunk_epochs,
+        },
+    }
+    phash = params_hash(preprocessing)
     init_store(path, "synthetic")
     index: dict[str, dict[str, object]] = {}
-    lengths = [epochs] * (subjects * nights) if isinstance(epochs, int) else list(epochs)
     i = 0
     for subj in range(subjects):
         for night in range(1, nights + 1):
@@ -73,20 +92,27 @@ def write_synthetic_store(
             x, y = synthetic_night(rng, n, len(channels), fs)
             rec = f"SYN{subj:02d}{night}"
             sig = [ChannelSignal(name=c, data=x[:, k]) for k, c in enumerate(channels)]
-            attrs = {"subject": str(subj), "night": night, "n_epochs": n, "start_time": "2000-01-01T00:00:00"}
+            attrs = {
+                "subject": str(subj),
+                "night": night,
+                "n_epochs": n,
+                "start_time": "2000-01-01T00:00:00",
+                "params_hash": phash,
+            }
             write_recording(path, rec, sig, y, attrs, chunk_epochs=chunk_epochs)
-            index[rec] = {"subject": str(subj), "night": night, "n_epochs": n}
+            index[rec] = index_entry(attrs)
     folds = make_folds([str(s) for s in range(subjects)], n_folds, seed=seed)
     write_folds_csv(path, folds)
-    write_root_attrs(
-        path,
-        {
-            "dataset": "synthetic",
-            "channels": list(channels),
-            "sampling_rate": fs,
-            "samples_per_epoch": int(round(30 * fs)),
-            "recordings": index,
-            "folds": [f.to_dict() for f in folds],
-        },
+    root = RootAttrs(
+        dataset="synthetic",
+        source_format="synthetic",
+        channels=channels,
+        sampling_rate=fs,
+        preprocessing=preprocessing,
+        params_hash=phash,
+        recordings=index,
+        folds=folds,
+        fold_seed=seed,
     )
+    write_root_attrs(path, root)
     return path

@@ -1,21 +1,26 @@
-"""``physioex predict``: stage a new PSG (EDF) with a trained checkpoint, the way a user would.
+"""Inputs and outputs of ``physioex predict``: the channel map, the PSG read as at training, the
+output paths (never an input).
 
-Channels are picked by the names the model was trained on (``channel_map`` maps them onto
-another lab's names), resampled to the model's rate if needed, normalised as at training and
-scored as a whole night. Writes a CSV hypnogram (onset_s, duration_s, stage, p_W..p_REM) and an
-EDF+ annotation file, and returns a sleep summary.
+Channels are picked by the names the model was trained on (``channel_map`` maps them onto another
+lab's names) and read with preprocessing's own code (``physioex.preprocess.signals``) under the
+training store's parameters: same resampling, same band-pass. ``physioex.inference.run.predict``
+then scores the night and writes the hypnograms.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from physioex.errors import InputError
+from physioex.inference.errors import CheckpointError
 from physioex.train import checks
+
+if TYPE_CHECKING:
+    from physioex.preprocess.params import PreprocessParams
 
 
 def parse_channel_map(items: list[str] | str | None) -> dict[str, str]:
@@ -41,24 +46,24 @@ def parse_channel_map(items: list[str] | str | None) -> dict[str, str]:
 
 
 def read_psg_epochs(
-    psg: Path, channels: list[str], sampling_rate: float, channel_map: dict[str, str] | None = None
+    psg: Path, channels: list[str], params: PreprocessParams, channel_map: dict[str, str] | None = None
 ) -> tuple[np.ndarray, dt.datetime | None]:
-    """``channels`` of ``psg`` as float32 ``(epochs, channels, samples)`` in uV at ``sampling_rate`` Hz.
+    """``channels`` of ``psg`` as float32 ``(epochs, channels, samples)`` in uV, read exactly as
+    ``preprocess`` reads a store's recordings under ``params`` (rate, band-pass).
 
     Trailing samples that do not fill a 30-s epoch are dropped. Returns also the PSG start time.
     """
-    import mne
+    from dataclasses import replace
 
-    from physioex.train.checkpoint import CheckpointError
+    from physioex.preprocess.errors import PreprocessError
+    from physioex.preprocess.signals import edf_labels, read_edf_signals
 
     psg = check_psg(psg)
     channel_map = channel_map or {}
     try:
-        header = mne.io.read_raw_edf(psg, preload=False, verbose="error")
-    except Exception as exc:  # noqa: BLE001 - report any reader failure with the file name
-        reason = " ".join(str(exc).split())[:200]
-        raise InputError(f"PSG {psg}: cannot be read as EDF/EDF+ ({reason}); give an EDF file") from None
-    available = list(header.ch_names)
+        available = edf_labels(psg)
+    except PreprocessError as exc:
+        raise InputError(f"PSG {psg}: cannot be read as EDF/EDF+ ({exc.reason}); give an EDF file") from None
     sources = [channel_map.get(c, c) for c in channels]
     missing = [
         f"{c}" + (f" (mapped to {s!r})" if s != c else "")
@@ -70,18 +75,13 @@ def read_psg_epochs(
             f"{psg} lacks channel(s) {missing} needed by the model; it has {available}. "
             "Use --channel-map 'MODEL CHANNEL=PSG CHANNEL' to map other names."
         )
-    raw = mne.io.read_raw_edf(psg, include=sources, preload=True, verbose="error")
-    if abs(raw.info["sfreq"] - sampling_rate) > 1e-6:
-        raw.resample(sampling_rate, method="polyphase", verbose="error")
-    data = raw.get_data(picks=sources, units="uV").astype(np.float32)  # (C, T)
-    s = int(round(30.0 * sampling_rate))
-    n = data.shape[1] // s
-    if n == 0:
+    try:
+        signals = read_edf_signals(psg, sources, replace(params, channels=tuple(sources)))
+    except PreprocessError as exc:
+        raise InputError(f"PSG {psg}: {exc.reason}; give an EDF file with readable channels") from None
+    if signals.data.shape[0] == 0:
         raise InputError(f"PSG {psg}: is shorter than one 30-s epoch")
-    x = data[:, : n * s].reshape(data.shape[0], n, s).transpose(1, 0, 2)
-    meas = raw.info.get("meas_date")
-    start = meas.replace(tzinfo=None) if isinstance(meas, dt.datetime) else None
-    return np.ascontiguousarray(x), start
+    return signals.data, signals.start_time
 
 
 def check_psg(psg: str | Path) -> Path:
@@ -129,35 +129,3 @@ def default_outputs(psg: Path, out: Path | None) -> tuple[Path, Path]:
     """CSV path (``<psg stem>-hypnogram.csv`` in the current folder unless ``out``) and its EDF+ sibling."""
     csv = Path(out) if out is not None else Path(f"{Path(psg).stem}-hypnogram.csv")
     return csv, csv.with_suffix(".edf")
-
-
-def predict(
-    psg: str | Path,
-    checkpoint: str | Path,
-    *,
-    out: Path | None = None,
-    edf_out: Path | None = None,
-    channel_map: dict[str, str] | None = None,
-    batch_size: int | None = None,
-) -> dict[str, Any]:
-    """Score the whole night in ``psg`` with ``checkpoint``; write CSV + EDF+ hypnograms.
-
-    Returns ``{"csv", "edf", "n_epochs", "summary"}`` (summary from ``sleep_summary``). Every input
-    and output path is checked first: no output may be the PSG or the checkpoint (``InputError``).
-    """
-    from physioex.train.checkpoint import load_checkpoint
-    from physioex.train.hypnogram_io import hypnogram_table, sleep_summary, write_csv, write_edf_annotations
-
-    psg = check_psg(psg)
-    checkpoint = Path(checkpoint)
-    batch_size = checks.optional_batch_size(batch_size, "--batch-size")
-    csv_path, edf_path = check_outputs(psg, checkpoint, out, edf_out)
-    loaded = load_checkpoint(checkpoint)
-    check_channel_map(channel_map or {}, loaded.channels, checkpoint)
-    x, start = read_psg_epochs(psg, loaded.channels, loaded.sampling_rate, channel_map)
-    proba = loaded.predict_proba(x, batch_size=batch_size)
-    table = hypnogram_table(proba)
-    write_csv(table, csv_path)
-    stages = table["stage"].tolist()
-    write_edf_annotations(stages, edf_path, start=start)
-    return {"csv": csv_path, "edf": edf_path, "n_epochs": len(stages), "summary": sleep_summary(stages)}
