@@ -15,25 +15,22 @@ Run ``python -m benchmarks.bench_peers`` (creates the peer venvs on first use; n
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
 import shutil
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
     ChildError,
+    bench_main,
     demo_mirror,
-    print_run,
     python_child,
     ratio,
     run_child,
-    run_worker,
     sleepedf_night,
 )
 
@@ -408,16 +405,13 @@ def _ours_chambon_worker(rest: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line (also the child-process worker entry)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if run_worker(argv, {"ours-e2e": _ours_e2e_worker, "ours-chambon": _ours_chambon_worker}):
-        return
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 subjects x 2.5 h, one repeat")
-    parser.add_argument("--no-peers", action="store_true", help="only our side (no peer venvs)")
-    args = parser.parse_args(argv)
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
-    kw: dict[str, Any] = {"subjects": 3, "hours": 2.5, "repeats": 1} if args.quick else {}
-    print_run("bench_peers_", lambda tmp: run(tmp, peers=not args.no_peers, **kw))
+    workers = {"ours-e2e": _ours_e2e_worker, "ours-chambon": _ours_chambon_worker}
+    options = {
+        "--quick": ("3 subjects x 2.5 h, one repeat", {"subjects": 3, "hours": 2.5, "repeats": 1}),
+        "--no-peers": ("only our side (no peer venvs)", {"peers": False}),
+    }
+    bench_main(argv, __doc__, "bench_peers_", workers, run, options)
 
 
 if __name__ == "__main__":

@@ -12,22 +12,19 @@ Run ``python -m benchmarks.bench_scaling`` (16 generated demo nights of 4 h) or 
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
     ChildResult,
+    bench_main,
     demo_mirror,
     dir_bytes,
-    print_run,
     python_child,
     ratio,
-    run_worker,
 )
 
 MODULE = "benchmarks.bench_scaling"
@@ -226,16 +223,9 @@ def _train_worker(rest: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line (also the child-process worker entry)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if run_worker(argv, {"preprocess": _preprocess_worker, "train": _train_worker}):
-        return
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1, 2, 4 recordings of 2.5 h, one repeat")
-    args = parser.parse_args(argv)
-    print_run(
-        "bench_scaling_",
-        lambda tmp: run(tmp, counts=(1, 2, 4), hours=2.5, repeats=1) if args.quick else run(tmp),
-    )
+    quick = ("1, 2, 4 recordings of 2.5 h, one repeat", {"counts": (1, 2, 4), "hours": 2.5, "repeats": 1})
+    workers = {"preprocess": _preprocess_worker, "train": _train_worker}
+    bench_main(argv, __doc__, "bench_scaling_", workers, run, {"--quick": quick})
 
 
 if __name__ == "__main__":

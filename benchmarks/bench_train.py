@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import resource
+import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,34 +36,6 @@ from physioex.train.datamodule import SleepDataModule
 from physioex.train.dataset import BatchWindowDataset, RecordingCache, WindowDataset, passthrough
 from physioex.train.module import SleepStager
 from physioex.train.windows import WorkerBatchSampler
-
-
-class TreeRss(threading.Thread):
-    """Peak summed resident memory (MB) of this process and its DataLoader workers, sampled every 50 ms."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak_mb = 0.0
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        try:
-            import psutil
-        except ImportError:
-            return
-        me = psutil.Process()
-        while not self._halt.is_set():
-            try:
-                rss = me.memory_info().rss + sum(c.memory_info().rss for c in me.children(recursive=True))
-            except psutil.Error:
-                rss = 0
-            self.peak_mb = max(self.peak_mb, rss / 2**20)
-            time.sleep(0.05)
-
-    def stop(self) -> float:
-        self._halt.set()
-        self.join()
-        return self.peak_mb
 
 
 class InMemoryCache(RecordingCache):
@@ -216,7 +189,9 @@ def main() -> None:
     ap.add_argument("--models", default="chambon2018,tinysleepnet")
     args = ap.parse_args()
 
-    tree = TreeRss()
+    from benchmarks.common import TreeSampler
+
+    tree = TreeSampler(os.getpid(), interval=0.05)
     tree.start()
     tmp = None
     store = args.store
@@ -263,4 +238,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script: `benchmarks` importable
     main()

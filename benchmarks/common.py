@@ -9,6 +9,7 @@ fork+exec, so a child would inherit the parent's peak.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -68,7 +69,7 @@ class ChildError(RuntimeError):
     """A benchmark child process failed; the message carries its command and stderr tail."""
 
 
-class _TreeSampler(threading.Thread):
+class TreeSampler(threading.Thread):
     """Samples the summed RSS (MB) of a process and all its descendants until stopped (needs psutil)."""
 
     def __init__(self, pid: int, interval: float = 0.02) -> None:
@@ -99,9 +100,11 @@ class _TreeSampler(threading.Thread):
             self.peak_mb = max(self.peak_mb, total / 2**20)
             self._stop_event.wait(self.interval)
 
-    def stop(self) -> None:
+    def stop(self) -> float:
+        """Stop sampling; returns the peak (MB)."""
         self._stop_event.set()
         self.join(timeout=1.0)
+        return self.peak_mb
 
 
 def run_child(
@@ -123,7 +126,7 @@ def run_child(
         proc = subprocess.Popen(
             list(cmd), stdout=subprocess.PIPE, stderr=err, cwd=str(cwd or ROOT), env=full_env, text=True
         )
-        sampler = _TreeSampler(proc.pid)
+        sampler = TreeSampler(proc.pid)
         sampler.start()
         try:
             stdout, _ = proc.communicate(timeout=timeout)
@@ -242,6 +245,28 @@ def print_run(prefix: str, run: Callable[[Path], dict[str, Any]]) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(res, indent=2))
+
+
+def bench_main(
+    argv: Sequence[str] | None,
+    doc: str,
+    prefix: str,
+    workers: dict[str, Callable[[list[str]], dict[str, Any]]],
+    run: Callable[..., dict[str, Any]],
+    options: dict[str, tuple[str, dict[str, Any]]],
+) -> None:
+    """A benchmark module's command line (``doc``: its docstring). ``--worker KIND ARGS`` runs a child's
+    measurement (:func:`run_worker`); otherwise the switches ``options`` (flag: (help, the keyword
+    arguments of ``run`` it sets)) are parsed and ``run(tmp, **set)`` is printed (:func:`print_run`)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if run_worker(argv, workers):
+        return
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    for flag, (help_text, _) in options.items():
+        parser.add_argument(flag, action="store_true", dest=flag, help=help_text)
+    given = vars(parser.parse_args(argv))
+    kwargs = {k: v for flag, (_, sets) in options.items() if given[flag] for k, v in sets.items()}
+    print_run(prefix, lambda tmp: run(tmp, **kwargs))
 
 
 def demo_mirror(subjects: int, hours: float, *, root: Path | None = None, seed: int = 0) -> Path:

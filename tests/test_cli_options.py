@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import typer.main
 import yaml
+from helpers import assert_one_error
 from typer.testing import CliRunner
 
 from physioex.choices import (
@@ -96,10 +98,10 @@ def test_a_wrong_choice_is_one_usage_line_naming_the_option(
     monkeypatch.setattr(sys, "argv", ["physioex", command, *REQUIRED[command], option, "bogus"])
     with pytest.raises(SystemExit) as exit_info:
         run_app(app)
-    assert exit_info.value.code == 2
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(lines) == 1, lines
-    assert lines[0].startswith(f"error: {option}: must be one of {', '.join(names(kind))}, got 'bogus'")
+    captured = capsys.readouterr()
+    result = subprocess.CompletedProcess(sys.argv, exit_info.value.code, captured.out, captured.err)
+    line = assert_one_error(result, 2)
+    assert line.startswith(f"error: {option}: must be one of {', '.join(names(kind))}, got 'bogus'")
 
 
 def test_a_wrong_choice_in_a_preset_is_refused_the_same_way(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from physioex.choices import Band, Baseline, Method, Output, Target, names
-from physioex.cli.options import Checkpoint, ExplainOut, Fold, Progress, Store, choice_of
+from physioex.cli.options import Checkpoint, ExplainOut, Fold, Progress, Store, choice_option
 
 
 def explain(
@@ -16,40 +16,39 @@ def explain(
     store: Store,
     method: Annotated[
         Method,
-        typer.Option(
-            help="How evidence is measured. integrated-gradients: the reference; attributions add up exactly "
+        choice_option(
+            Method,
+            "How evidence is measured. integrated-gradients: the reference; attributions add up exactly "
             "to the change of the stage's probability between the baseline and the real signal. "
             "deeplift: a fast approximation of it. gradient-shap: integrated gradients averaged over "
             "noisy baselines (smoother maps). saliency: where a tiny change of the signal would change "
             "the score most (sensitivity, not contribution). occlusion: replace 0.5 s of one channel by "
             "the baseline and measure the drop (model-agnostic, slower).",
-            parser=choice_of(Method),
         ),
     ] = Method.INTEGRATED_GRADIENTS,
     fold: Fold = None,
     out: ExplainOut = None,
     target: Annotated[
         Target,
-        typer.Option(
-            help="Stage explained for each epoch: predicted (why did the model say this?) or true (what in "
+        choice_option(
+            Target,
+            "Stage explained for each epoch: predicted (why did the model say this?) or true (what in "
             "the signal supports the scorer's stage?; unscored epochs are skipped).",
-            parser=choice_of(Target),
         ),
     ] = Target.PREDICTED,
     baseline: Annotated[
         Baseline,
-        typer.Option(
-            help="Reference signal an attribution is measured against: zeros (flat 0 uV), mean (flat line at "
+        choice_option(
+            Baseline,
+            "Reference signal an attribution is measured against: zeros (flat 0 uV), mean (flat line at "
             "each channel's night mean), band-removed (the same signal without the --baseline-band bands, "
             "so attributions show what those rhythms contributed).",
-            parser=choice_of(Baseline),
         ),
     ] = Baseline.ZEROS,
     baseline_band: Annotated[
         list[Band] | None,
-        typer.Option(
-            help="Band(s) removed for --baseline band-removed (repeatable). Default: all six bands.",
-            parser=choice_of(Band),
+        choice_option(
+            Band, "Band(s) removed for --baseline band-removed (repeatable). Default: all six bands."
         ),
     ] = None,
     recordings: Annotated[
@@ -71,9 +70,7 @@ def explain(
     ] = False,
     output: Annotated[
         Output,
-        typer.Option(
-            help="Score explained: probability of the stage (default) or its logit.", parser=choice_of(Output)
-        ),
+        choice_option(Output, "Score explained: probability of the stage (default) or its logit."),
     ] = Output.PROBABILITY,
     n_steps: Annotated[int, typer.Option(help="Integration steps for integrated-gradients (>= 2).")] = 32,
     check_epochs: Annotated[

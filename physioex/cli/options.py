@@ -53,6 +53,11 @@ def choice_of(kind: type[C]) -> Callable[[Any], C]:
     return parse
 
 
+def choice_option(kind: type[Choice], help: str) -> Any:
+    """``typer.Option`` of an option whose values are the members of ``kind``, parsed by :func:`choice_of`."""
+    return typer.Option(help=help, parser=choice_of(kind))
+
+
 def _default_out(command: str, source: str) -> Callable[[typer.Context, Path | None], Path | None]:
     """``--out`` callback: no value -> ``paths.default_out`` of the dataset named by the ``source`` parameter
     (the DATASET argument, or the dataset a ``--store`` holds); processed after it since it was not given."""
@@ -86,43 +91,38 @@ Fold = Annotated[
 
 OUT_HELP = "Where this command writes its results (never one of its inputs)."
 _DVC_NOTE = "as in dvc.yaml, under $PHYSIOEX_DATA if set"
-DownloadOut = Annotated[
-    Path | None,
-    typer.Option(
-        help=f"{OUT_HELP} Default: data/raw/DATASET ({_DVC_NOTE}).",
-        callback=_default_out("download", "dataset"),
-    ),
-]
+
+
+def _out(command: str, source: str, holds: str, default: str, tail: str = "") -> Any:
+    """The ``--out`` option of ``command``: what it ``holds``, its ``default`` folder (named after the
+    store's dataset when ``source`` is ``store``), resolved by ``_default_out`` from parameter ``source``."""
+    of_store = ", DATASET being the store's" if source == "store" else ""
+    return typer.Option(
+        help=f"{OUT_HELP} {holds}Default: {default}{of_store} ({_DVC_NOTE}){tail}.",
+        callback=_default_out(command, source),
+    )
+
+
+DownloadOut = Annotated[Path | None, _out("download", "dataset", "", "data/raw/DATASET")]
 PreprocessOut = Annotated[
     Path | None,
-    typer.Option(
-        help=f"{OUT_HELP} A Zarr store to create or update. Default: data/stores/DATASET.zarr ({_DVC_NOTE}).",
-        callback=_default_out("preprocess", "dataset"),
-    ),
+    _out("preprocess", "dataset", "A Zarr store to create or update. ", "data/stores/DATASET.zarr"),
 ]
 TrainOut = Annotated[
     Path | None,
-    typer.Option(
-        help=f"{OUT_HELP} fold-K/best.ckpt, last.ckpt, dvclive/. Default: data/models/DATASET, DATASET "
-        f"being the store's ({_DVC_NOTE}); with --experiment data/models/DATASET/EXPERIMENT.",
-        callback=_default_out("train", "store"),
+    _out(
+        "train",
+        "store",
+        "fold-K/best.ckpt, last.ckpt, dvclive/. ",
+        "data/models/DATASET",
+        "; with --experiment data/models/DATASET/EXPERIMENT",
     ),
 ]
 TestOut = Annotated[
-    Path | None,
-    typer.Option(
-        help=f"{OUT_HELP} metrics.json, per_recording.csv, plots. Default: data/evaluation/DATASET, "
-        f"DATASET being the store's ({_DVC_NOTE}).",
-        callback=_default_out("test", "store"),
-    ),
+    Path | None, _out("test", "store", "metrics.json, per_recording.csv, plots. ", "data/evaluation/DATASET")
 ]
 ExplainOut = Annotated[
-    Path | None,
-    typer.Option(
-        help=f"{OUT_HELP} A folder, replaced atomically. Default: data/explain/DATASET, DATASET being the "
-        f"store's ({_DVC_NOTE}).",
-        callback=_default_out("explain", "store"),
-    ),
+    Path | None, _out("explain", "store", "A folder, replaced atomically. ", "data/explain/DATASET")
 ]
 PredictOut = Annotated[
     Path | None, typer.Option(help=f"{OUT_HELP} The hypnogram CSV. Default: PSG-NAME-hypnogram.csv here.")

@@ -15,7 +15,7 @@ from physioex.cli.options import (
     Progress,
     Subjects,
     channel_names,
-    choice_of,
+    choice_option,
 )
 from physioex.errors import InputError
 from physioex.sources import DATASETS, folds_help
@@ -61,11 +61,11 @@ def preprocess(
     jobs: Annotated[int, typer.Option(help=f"{JOBS_HELP}: recordings processed in parallel processes.")] = 1,
     crop: Annotated[
         Crop,
-        typer.Option(
-            help="Epochs kept per night: sleep (first sleep epoch - N min .. last sleep epoch + N min), "
+        choice_option(
+            Crop,
+            "Epochs kept per night: sleep (first sleep epoch - N min .. last sleep epoch + N min), "
             "lights (lights-off..lights-on where known; Dreem: whole record), none (whole recording), "
             "auto (lights where known, else sleep).",
-            parser=choice_of(Crop),
         ),
     ] = Crop.AUTO,
     crop_minutes: Annotated[
@@ -95,7 +95,7 @@ def preprocess(
     ] = None,
     fold_seed: Annotated[int, typer.Option(help="Seed of the subject-to-fold assignment.")] = 0,
     compression: Annotated[
-        Compression, typer.Option(help="Chunk compression.", parser=choice_of(Compression))
+        Compression, choice_option(Compression, "Chunk compression.")
     ] = Compression.BLOSC_ZSTD,
     chunk_epochs: Annotated[int, typer.Option(help="Epochs per stored chunk (at least 1).")] = 256,
     prune: Annotated[

@@ -16,7 +16,7 @@ from physioex.cli.options import (
     Progress,
     TrainOut,
     channel_names,
-    choice_of,
+    choice_option,
 )
 
 
@@ -24,10 +24,7 @@ def train(
     store: OptionalStore = None,
     model: Annotated[
         Model | None,
-        typer.Option(
-            help="Model to train. Default: params.yaml train.model, else chambon2018.",
-            parser=choice_of(Model),
-        ),
+        choice_option(Model, "Model to train. Default: params.yaml train.model, else chambon2018."),
     ] = None,
     fold: Fold = "0",
     out: TrainOut = None,
@@ -72,9 +69,8 @@ def train(
     lr: Annotated[float | None, typer.Option(help="Adam learning rate.")] = None,
     normalisation: Annotated[
         Normalisation | None,
-        typer.Option(
-            help="global (train-subject mean/std per channel), recording (per night) or none.",
-            parser=choice_of(Normalisation),
+        choice_option(
+            Normalisation, "global (train-subject mean/std per channel), recording (per night) or none."
         ),
     ] = None,
     augment: Annotated[

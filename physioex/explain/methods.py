@@ -7,7 +7,9 @@ returns attributions of the same shape as ``x``, in the units of the explained s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -87,43 +89,9 @@ def attribute(
     """
     from captum.attr import DeepLift, GradientShap, IntegratedGradients, Occlusion, Saliency
 
-    if method == "integrated-gradients":
-        attr, delta = IntegratedGradients(module).attribute(
-            x,
-            baselines=baselines,
-            target=target,
-            additional_forward_args=forward_args,
-            n_steps=config.n_steps,
-            internal_batch_size=config.internal_batch_size,
-            return_convergence_delta=True,
-        )
-        return attr, delta
-    if method == "deeplift":
-        attr, delta = DeepLift(module).attribute(
-            x,
-            baselines=baselines,
-            target=target,
-            additional_forward_args=forward_args,
-            return_convergence_delta=True,
-        )
-        return attr, delta
-    if method == "gradient-shap":
-        torch.manual_seed(0)
-        attr, delta = GradientShap(module).attribute(
-            x,
-            baselines=baselines,
-            target=target,
-            additional_forward_args=forward_args,
-            n_samples=config.shap_samples,
-            stdevs=config.shap_stdev,
-            return_convergence_delta=True,
-        )
-        # Captum returns one delta per (input, sample); report the mean per epoch.
-        return attr, delta.view(x.shape[0], -1).mean(dim=1)
+    explained = {"target": target, "additional_forward_args": forward_args}
     if method == "saliency":
-        return Saliency(module).attribute(
-            x, target=target, additional_forward_args=forward_args, abs=True
-        ), None
+        return Saliency(module).attribute(x, abs=True, **explained), None
     if method == "occlusion":
         width = max(1, round(config.occlusion_window_s * sampling_rate))
         attr = Occlusion(module).attribute(
@@ -131,11 +99,29 @@ def attribute(
             sliding_window_shapes=(1, width),
             strides=(1, width),
             baselines=baselines,
-            target=target,
-            additional_forward_args=forward_args,
             perturbations_per_eval=config.perturbations_per_eval,
+            **explained,
         )
         # Captum gives every sample of a window the window's full score drop; spread it evenly so
         # that, as for the gradient methods, the attributions of a window add up to its effect.
         return attr / width, None
+    # The methods with a convergence delta: one call, each method with its own tuning.
+    with_delta: dict[str, tuple[Callable[[nn.Module], Any], dict[str, Any]]] = {
+        "integrated-gradients": (
+            IntegratedGradients,
+            {"n_steps": config.n_steps, "internal_batch_size": config.internal_batch_size},
+        ),
+        "deeplift": (DeepLift, {}),
+        "gradient-shap": (GradientShap, {"n_samples": config.shap_samples, "stdevs": config.shap_stdev}),
+    }
+    if method in with_delta:
+        explainer, tuning = with_delta[method]
+        if method == "gradient-shap":
+            torch.manual_seed(0)
+        attr, delta = explainer(module).attribute(
+            x, baselines=baselines, return_convergence_delta=True, **explained, **tuning
+        )
+        if method == "gradient-shap":  # one delta per (input, sample): report the mean per epoch
+            delta = delta.view(x.shape[0], -1).mean(dim=1)
+        return attr, delta
     raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")

@@ -19,6 +19,7 @@ The root index and folds are written last, so readers only ever see complete rec
 from __future__ import annotations
 
 import ctypes
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -143,7 +144,8 @@ def _unchanged(existing: dict[str, Any] | None, sha: dict[str, str], phash: str)
 def _failure(rec: Recording, error: BaseException) -> str:
     if isinstance(error, PreprocessError):
         return str(error)
-    files = ", ".join(sorted(rec.files.values()))  # unexpected: still name the files and the exception type
+    files = ", ".join(sorted(rec.files.values()))  # unexpected: a bug, so its traceback is shown too
+    logging.getLogger(__name__).error("%s: unexpected error, please report it:", files, exc_info=error)
     return f"{files}: {type(error).__name__}: {error}"
 
 

@@ -7,36 +7,35 @@ Sleep-EDF and Dreem sources with ``generated=True``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from physioex.sources.base import DatasetSpec
-from physioex.sources.dreem import DreemSource
-from physioex.sources.sleepedf import SleepEDFSource
+from physioex.sources.dreem import dreem_spec
+from physioex.sources.sleepedf import sleepedf_spec
 
 DEMO_MIRROR_NAME = "demo"
 """Both demo datasets share one generated mirror tree (``data/mirror/demo``)."""
 
+
+def _generated(family: Callable[..., DatasetSpec], **fields: Any) -> DatasetSpec:
+    """A demo dataset of ``family`` (``sleepedf_spec``, ``dreem_spec``): generated into the demo mirror."""
+    return family(mirror=DEMO_MIRROR_NAME, generated=True, **fields)
+
+
 SPECS: tuple[DatasetSpec, ...] = (
-    DatasetSpec(
+    _generated(
+        sleepedf_spec,
         name="demo",
         title="synthetic nights in Sleep-EDF's EDF PSG + EDF+ hypnogram formats",
-        source=SleepEDFSource,
-        format="sleepedf",
-        channels=("EEG Fpz-Cz",),
-        folder="sleep-cassette",
-        prefix="SC4",
-        mirror=DEMO_MIRROR_NAME,
-        generated=True,
         legacy=(("demo", None), ("demo", "demo")),
     ),
-    DatasetSpec(
+    _generated(
+        dreem_spec,
         name="demo-dreem",
         title="synthetic nights in Dreem's HDF5 layout",
-        source=DreemSource,
-        format="dreem",
-        channels=("C3_M2",),
         folds=3,
         folder="dreem",
-        mirror=DEMO_MIRROR_NAME,
-        generated=True,
     ),
 )
 """The demo datasets: every generated subject and the real datasets' channels; 3 folds for the Dreem

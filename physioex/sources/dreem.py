@@ -7,6 +7,8 @@ subject (the UUID), night 1.
 
 from __future__ import annotations
 
+from functools import partial
+
 from physioex.sources.base import DatasetSpec, Recording, Selection, Source
 
 NO_PUBLIC_MIRROR = (
@@ -69,22 +71,19 @@ class DreemSource(Source):
         return Selection(recordings=records)
 
 
+dreem_spec = partial(DatasetSpec, source=DreemSource, format="dreem", channels=("C3_M2",))
+"""``DatasetSpec`` of a dataset in Dreem's HDF5 layout (C3-M2 channel); the demo uses it too."""
+
 SPECS: tuple[DatasetSpec, ...] = (
-    DatasetSpec(
+    dreem_spec(
         name="dodo",
         title="Dreem Open Dataset DOD-O, 55 patients with obstructive sleep apnea",
-        source=DreemSource,
-        format="dreem",
-        channels=("C3_M2",),
         mirror_env="PHYSIOEX_DODO_MIRROR",
         legacy=(("dreem", "dodo"),),
     ),
-    DatasetSpec(
+    dreem_spec(
         name="dodh",
         title="Dreem Open Dataset DOD-H, 25 healthy adults",
-        source=DreemSource,
-        format="dreem",
-        channels=("C3_M2",),
         mirror_env="PHYSIOEX_DODH_MIRROR",
         legacy=(("dreem", "dodh"),),
     ),

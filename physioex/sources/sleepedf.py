@@ -8,6 +8,7 @@ reverse, is reported in :attr:`Selection.problems` rather than silently dropped.
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from physioex.sources.base import DatasetSpec, Recording, Selection, Source, format_ranges
 
@@ -105,44 +106,44 @@ class SleepEDFSource(Source):
         return set(subjects)
 
 
+sleepedf_spec = partial(
+    DatasetSpec,
+    source=SleepEDFSource,
+    format="sleepedf",
+    channels=("EEG Fpz-Cz",),
+    folder="sleep-cassette",
+    prefix="SC4",
+)
+"""``DatasetSpec`` of a dataset in Sleep-EDF's layout (EDF PSG + EDF+ hypnogram, the literature's Fpz-Cz
+channel), the Sleep Cassette files unless ``folder``/``prefix`` say otherwise; the demo uses it too."""
+
+_physionet_spec = partial(sleepedf_spec, mirror=PHYSIONET_MIRROR, mirror_env=MIRROR_ENV)
+
+
+def _legacy(version: str) -> tuple[tuple[str, str], ...]:
+    """The original PhysioEx names of Sleep-EDF version ``version``: both of its ``--dataset`` spellings."""
+    return (("sleep_physionet", version), ("sleepedf", version))
+
+
 SPECS: tuple[DatasetSpec, ...] = (
-    DatasetSpec(
+    _physionet_spec(
         name="sleepedf-20",
         title="Sleep-EDF-20: the 2013 Sleep Cassette subset of the papers, 39 nights",
-        source=SleepEDFSource,
-        format="sleepedf",
-        channels=("EEG Fpz-Cz",),
         folds=20,
         subjects=tuple(range(20)),
-        folder="sleep-cassette",
-        prefix="SC4",
-        mirror=PHYSIONET_MIRROR,
-        mirror_env=MIRROR_ENV,
-        legacy=(("sleep_physionet", "2013"), ("sleepedf", "2013")),
+        legacy=_legacy("2013"),
     ),
-    DatasetSpec(
+    _physionet_spec(
         name="sleepedf-78",
         title="Sleep-EDF-78: all 153 Sleep Cassette nights of 78 subjects",
-        source=SleepEDFSource,
-        format="sleepedf",
-        channels=("EEG Fpz-Cz",),
         folds=10,
-        folder="sleep-cassette",
-        prefix="SC4",
-        mirror=PHYSIONET_MIRROR,
-        mirror_env=MIRROR_ENV,
-        legacy=(("sleep_physionet", "2018"), ("sleepedf", "2018")),
+        legacy=_legacy("2018"),
     ),
-    DatasetSpec(
+    _physionet_spec(
         name="sleepedf-st",
         title="Sleep-EDF Sleep Telemetry: 44 nights of 22 subjects",
-        source=SleepEDFSource,
-        format="sleepedf",
-        channels=("EEG Fpz-Cz",),
         folder="sleep-telemetry",
         prefix="ST7",
-        mirror=PHYSIONET_MIRROR,
-        mirror_env=MIRROR_ENV,
     ),
 )
 """Sleep-EDF's datasets: the literature's Fpz-Cz channel and folds (docs/conventions.md section 3)."""

@@ -379,7 +379,7 @@ class EpochStore:
 
             try:
                 arr = self._io(op, f"opening {base}/{array}")
-            except StoreError:
+            except (StoreError, MemoryError):
                 raise
             except Exception as exc:
                 raise StoreCorruptError(
@@ -403,7 +403,7 @@ class EpochStore:
         what = f"reading {layout.recording_path(rec)}/{array}"
         try:
             return self._io(lambda: arr[start:stop], what)
-        except StoreError:
+        except (StoreError, MemoryError):
             raise
         except Exception as first:
             size = int(arr.chunks[0])
@@ -411,7 +411,7 @@ class EpochStore:
                 coords = (i,) + (0,) * (arr.ndim - 1)
                 try:
                     self._io(functools.partial(_chunk_rows, arr, i * size, (i + 1) * size), what)
-                except StoreError:
+                except (StoreError, MemoryError):
                     raise
                 except Exception as exc:
                     key = arr.metadata.encode_chunk_key(coords)

@@ -8,7 +8,7 @@ transducers, units, physical and digital ranges, prefilter strings, 30-s data re
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,16 +23,17 @@ RECORD_SECONDS = 30
 
 @dataclass(frozen=True)
 class ChannelSpec:
-    """Header facts of one Sleep-EDF PSG channel."""
+    """Header facts of one Sleep-EDF PSG channel, named as ``edfio.EdfSignal`` takes them."""
 
     label: str
-    fs: float
-    """Sampling rate, Hz."""
-    transducer: str
-    unit: str
-    physical: tuple[float, float]
-    digital: tuple[int, int]
-    prefilter: str
+    sampling_frequency: float
+    """Hz."""
+    transducer_type: str
+    physical_dimension: str
+    """Unit."""
+    physical_range: tuple[float, float]
+    digital_range: tuple[int, int]
+    prefiltering: str
 
 
 _EEG_FILTER = "HP:0.5Hz LP:100Hz [enhanced cassette BW]"
@@ -72,19 +73,8 @@ def write_psg(path: Path, signals: dict[str, np.ndarray], traits: Traits, start:
     """Write the PSG ``signals`` (label -> physical values, uV/degC) as a plain EDF with 30-s records."""
     edf_signals = []
     for spec in psg_channels(traits):
-        x = np.clip(np.asarray(signals[spec.label], dtype=np.float64), *spec.physical)
-        edf_signals.append(
-            EdfSignal(
-                x,
-                spec.fs,
-                label=spec.label,
-                transducer_type=spec.transducer,
-                physical_dimension=spec.unit,
-                physical_range=spec.physical,
-                digital_range=spec.digital,
-                prefiltering=spec.prefilter,
-            )
-        )
+        x = np.clip(np.asarray(signals[spec.label], dtype=np.float64), *spec.physical_range)
+        edf_signals.append(EdfSignal(x, **asdict(spec)))
     patient, recording = _identity(traits, start)
     edf = Edf(
         edf_signals,

@@ -12,12 +12,12 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import assert_one_error, run_physioex, start_physioex
 from http_server import LoopbackServer, SilentServer
 
 from physioex.download.listing import LISTING_NAME, format_listing, parse_listing
@@ -75,41 +75,23 @@ def mirror_copy(mirror: Path, tmp_path: Path) -> Path:
 
 def cli(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """``python -m physioex.cli download ARGS --no-progress`` in a subprocess, data root under ``cwd``."""
-    env = {**os.environ, "PHYSIOEX_DATA": str(cwd / "data")}
-    return subprocess.run(
-        [sys.executable, "-m", "physioex.cli", "download", *args, "--no-progress"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+    return run_physioex(
+        "download", *args, "--no-progress", cwd=cwd, env={"PHYSIOEX_DATA": str(cwd / "data")}, timeout=timeout
     )
+
+
+def fetch_cli(
+    mirror: str | Path, out: Path, *args: str, cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """:func:`cli` downloading ``demo`` from ``mirror`` into ``out``, with further ``args``."""
+    return cli("demo", "--mirror", str(mirror), "--out", str(out), *args, cwd=cwd, timeout=timeout)
 
 
 def start_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
     """Like :func:`cli` but running in the background, as the leader of its own process group."""
-    env = {**os.environ, "PHYSIOEX_DATA": str(cwd / "data")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "physioex.cli", "download", *args, "--no-progress"],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    return start_physioex(
+        "download", *args, "--no-progress", cwd=cwd, env={"PHYSIOEX_DATA": str(cwd / "data")}
     )
-
-
-def one_error(result: subprocess.CompletedProcess[str], code: int, *needles: str) -> str:
-    """Assert exit ``code``, no traceback, and exactly one ``error: ...`` stderr line holding ``needles``."""
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("error: "), lines
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -131,6 +113,13 @@ def assert_complete(out: Path, sums: dict[str, str], relpaths: list[str]) -> Non
     assert parse_listing((out / LISTING_NAME).read_text()) == {p: sums[p] for p in relpaths}
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert files == {*relpaths, LISTING_NAME}, files  # no .part, no temporary file, nothing else
+
+
+def assert_cut(out: Path, sums: dict[str, str], cut: str, kept: str) -> None:
+    """``cut`` was refused mid-body: neither it nor its ``.part`` is left, and ``kept`` is the only file
+    in the listing."""
+    assert not (out / cut).exists() and not (out / (cut + ".part")).exists()
+    assert parse_listing((out / LISTING_NAME).read_text()) == {kept: sums[kept]}
 
 
 def fetch(url: str | Path, out: Path, **kwargs: object) -> DownloadReport:
@@ -196,7 +185,7 @@ def test_earlier_file_deleted_is_dropped_from_listing_with_a_warning(
     out = tmp_path / "out"
     assert fetch(server.url, out, subjects=[0, 1]).ok
     (out / PSG0).unlink()
-    result = cli("demo", "--mirror", server.url, "--out", str(out), "--subjects", "1", cwd=tmp_path)
+    result = fetch_cli(server.url, out, "--subjects", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
@@ -222,8 +211,8 @@ def test_concurrent_run_is_refused_naming_the_holder(
         stale = out / f"{TMP_PREFIX}{LISTING_NAME}.999999.deadbeef"
         stale.write_text("half a listing")
 
-        second = cli("demo", "--mirror", server.url, "--out", str(out), cwd=tmp_path)
-        one_error(second, 1, str(out), f"pid {first.pid}", "is being written by")
+        second = fetch_cli(server.url, out, cwd=tmp_path)
+        assert_one_error(second, 1, str(out), f"pid {first.pid}", "is being written by")
         assert stale.read_text() == "half a listing"  # not the second run's to remove
         assert first.poll() is None  # the first one was still running all along
     finally:
@@ -233,7 +222,7 @@ def test_concurrent_run_is_refused_naming_the_holder(
     assert "6 downloaded" in stdout
     assert stale.exists()  # the first run cleaned up before it was planted
 
-    third = cli("demo", "--mirror", server.url, "--out", str(out), cwd=tmp_path)
+    third = fetch_cli(server.url, out, cwd=tmp_path)
     assert third.returncode == 0 and third.stderr == "", third.stderr
     assert "0 downloaded" in third.stdout
     assert not stale.exists()
@@ -280,7 +269,7 @@ def test_kill_9_then_rerun_gives_complete_verified_result(
     server.throttle.clear()
 
     subset = ["--subjects", "0"] if kill == "process-alone" else []
-    again = cli("demo", "--mirror", server.url, "--out", str(out), *subset, cwd=tmp_path)
+    again = fetch_cli(server.url, out, *subset, cwd=tmp_path)
     assert "Traceback" not in again.stderr
     assert again.returncode == 0 and again.stderr == "", again.stderr
     assert "0 downloaded, 1 resumed" in again.stdout
@@ -306,12 +295,10 @@ def test_endless_body_is_cut_at_its_bound(
     assert message.startswith(f"{HYP0}: ") and f"{server.url}{HYP0}" in message
     if announced:  # http.client stops at Content-Length; the hash then refuses the junk
         assert "checksum mismatch" in message
-        assert report.bytes - (out / PSG0).stat().st_size <= size
     else:
         assert "without announcing a size" in message and "--max-file-mb" in message
-        assert report.bytes - (out / PSG0).stat().st_size <= 300_000
-    assert not (out / HYP0).exists() and not (out / (HYP0 + ".part")).exists()
-    assert parse_listing((out / LISTING_NAME).read_text()) == {PSG0: sums[PSG0]}
+    assert report.bytes - (out / PSG0).stat().st_size <= (size if announced else 300_000)
+    assert_cut(out, sums, HYP0, PSG0)
 
 
 def test_body_longer_than_its_announced_total_is_cut(
@@ -330,8 +317,7 @@ def test_body_longer_than_its_announced_total_is_cut(
     )
     assert server.requests_for(PSG0) == ["bytes=1000-"]
     assert report.bytes - (out / HYP0).stat().st_size <= 1000
-    assert not (out / PSG0).exists() and not (out / (PSG0 + ".part")).exists()
-    assert parse_listing((out / LISTING_NAME).read_text()) == {HYP0: sums[HYP0]}
+    assert_cut(out, sums, PSG0, HYP0)
 
 
 def test_endless_body_without_length_cli(
@@ -339,22 +325,10 @@ def test_endless_body_without_length_cli(
 ) -> None:
     server.endless[HYP1] = None
     out = tmp_path / "out"
-    result = cli(
-        "demo",
-        "--mirror",
-        server.url,
-        "--out",
-        str(out),
-        "--subjects",
-        "1",
-        "--max-file-mb",
-        "1",
-        cwd=tmp_path,
-    )
-    one_error(result, 1, HYP1, f"{server.url}{HYP1}", "more than 1,000,000 bytes", "--max-file-mb")
-    assert not (out / HYP1).exists() and not (out / (HYP1 + ".part")).exists()
+    result = fetch_cli(server.url, out, "--subjects", "1", "--max-file-mb", "1", cwd=tmp_path)
+    assert_one_error(result, 1, HYP1, f"{server.url}{HYP1}", "more than 1,000,000 bytes", "--max-file-mb")
     assert sha256_file(out / PSG1) == sums[PSG1]
-    assert parse_listing((out / LISTING_NAME).read_text()) == {PSG1: sums[PSG1]}
+    assert_cut(out, sums, HYP1, PSG1)
 
 
 # ------------------------------------------------------------------------------ 5. HTML instead of a file
@@ -367,8 +341,8 @@ def test_html_page_instead_of_a_file_is_named(
     """Announced as HTML, or only starting with ``<!DOCTYPE``: one line saying so, nothing written."""
     server.html[HYP0] = content_type
     out = tmp_path / "out"
-    result = cli("demo", "--mirror", server.url, "--out", str(out), "--subjects", "0", cwd=tmp_path)
-    one_error(
+    result = fetch_cli(server.url, out, "--subjects", "0", cwd=tmp_path)
+    assert_one_error(
         result, 1, f"{HYP0}: {server.url}{HYP0} answered an HTML page, not the file: check the mirror URL"
     )
     assert not (out / HYP0).exists() and not (out / (HYP0 + ".part")).exists()
@@ -378,8 +352,8 @@ def test_html_page_instead_of_a_file_is_named(
 def test_html_page_instead_of_the_listing_is_named(server: LoopbackServer, tmp_path: Path) -> None:
     server.html[LISTING_NAME] = "text/html"
     out = tmp_path / "out"
-    result = cli("demo", "--mirror", server.url, "--out", str(out), cwd=tmp_path)
-    one_error(result, 1, f"{server.url}{LISTING_NAME} answered an HTML page, not the listing")
+    result = fetch_cli(server.url, out, cwd=tmp_path)
+    assert_one_error(result, 1, f"{server.url}{LISTING_NAME} answered an HTML page, not the listing")
     assert not out.exists()
 
 
@@ -398,28 +372,20 @@ def test_moved_mirror_is_followed(server: LoopbackServer, sums: dict[str, str], 
 def test_redirect_loop_is_named(server: LoopbackServer, sums: dict[str, str], tmp_path: Path) -> None:
     server.redirects[PSG0] = PSG0
     out = tmp_path / "out"
-    result = cli("demo", "--mirror", server.url, "--out", str(out), "--subjects", "0", cwd=tmp_path)
-    one_error(result, 1, f"{PSG0}: redirect loop at {server.url}{PSG0}", "check the mirror URL")
+    result = fetch_cli(server.url, out, "--subjects", "0", cwd=tmp_path)
+    assert_one_error(result, 1, f"{PSG0}: redirect loop at {server.url}{PSG0}", "check the mirror URL")
     assert 10 <= len(server.requests_for(PSG0)) <= 12  # bounded, not forever
     assert parse_listing((out / LISTING_NAME).read_text()) == {HYP0: sums[HYP0]}
 
 
 def test_server_that_never_answers_times_out(tmp_path: Path) -> None:
     with SilentServer() as silent:
-        result = cli(
-            "demo",
-            "--mirror",
-            silent.url,
-            "--out",
-            str(tmp_path / "out"),
-            "--timeout",
-            "0.5",
-            "--retries",
-            "1",
-            cwd=tmp_path,
-            timeout=30,
+        result = fetch_cli(
+            silent.url, tmp_path / "out", "--timeout", "0.5", "--retries", "1", cwd=tmp_path, timeout=30
         )
-    one_error(result, 1, f"no answer from {silent.url}{LISTING_NAME} within the 0.5 s timeout", "--timeout")
+    assert_one_error(
+        result, 1, f"no answer from {silent.url}{LISTING_NAME} within the 0.5 s timeout", "--timeout"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -428,22 +394,10 @@ def test_file_that_is_never_answered_times_out(
 ) -> None:
     server.stall.add(PSG0)
     out = tmp_path / "out"
-    result = cli(
-        "demo",
-        "--mirror",
-        server.url,
-        "--out",
-        str(out),
-        "--subjects",
-        "0",
-        "--timeout",
-        "0.5",
-        "--retries",
-        "0",
-        cwd=tmp_path,
-        timeout=30,
+    result = fetch_cli(
+        server.url, out, "--subjects", "0", "--timeout", "0.5", "--retries", "0", cwd=tmp_path, timeout=30
     )
-    one_error(result, 1, f"{PSG0}: no answer from {server.url}{PSG0} within the 0.5 s timeout")
+    assert_one_error(result, 1, f"{PSG0}: no answer from {server.url}{PSG0} within the 0.5 s timeout")
     assert parse_listing((out / LISTING_NAME).read_text()) == {HYP0: sums[HYP0]}
     assert not (out / PSG0).exists()
 
@@ -465,8 +419,8 @@ def test_refused_connection_names_the_url(tmp_path: Path) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    result = cli("demo", "--mirror", url, "--out", str(tmp_path / "out"), "--retries", "0", cwd=tmp_path)
-    one_error(result, 1, f"cannot reach {url}{LISTING_NAME} (connection refused)", "--mirror")
+    result = fetch_cli(url, tmp_path / "out", "--retries", "0", cwd=tmp_path)
+    assert_one_error(result, 1, f"cannot reach {url}{LISTING_NAME} (connection refused)", "--mirror")
     assert not (tmp_path / "out").exists()
 
 
@@ -484,8 +438,8 @@ def test_symlink_out_of_a_local_mirror_is_refused(
     (mirror_copy / HYP0).symlink_to(secret)
     out = tmp_path / "out"
     location = mirror_copy.as_uri() if as_url else str(mirror_copy)
-    result = cli("demo", "--mirror", location, "--out", str(out), "--subjects", "0", cwd=tmp_path)
-    one_error(result, 1, f"{HYP0}: ", "leading outside the mirror folder", "refused")
+    result = fetch_cli(location, out, "--subjects", "0", cwd=tmp_path)
+    assert_one_error(result, 1, f"{HYP0}: ", "leading outside the mirror folder", "refused")
     assert sha256_file(secret) not in result.stdout + result.stderr
     assert not (out / HYP0).exists() and not (out / (HYP0 + ".part")).exists()
     assert parse_listing((out / LISTING_NAME).read_text()) == {PSG0: sums[PSG0]}
@@ -522,8 +476,10 @@ def test_listing_symlink_out_of_a_local_mirror_is_refused(mirror_copy: Path, tmp
     shutil.copy(mirror_copy / LISTING_NAME, outside)
     (mirror_copy / LISTING_NAME).unlink()
     (mirror_copy / LISTING_NAME).symlink_to(outside)
-    result = cli("demo", "--mirror", str(mirror_copy), "--out", str(tmp_path / "out"), cwd=tmp_path)
-    one_error(result, 1, f"{LISTING_NAME}: {mirror_copy / LISTING_NAME} is a symlink", "outside the mirror")
+    result = fetch_cli(mirror_copy, tmp_path / "out", cwd=tmp_path)
+    assert_one_error(
+        result, 1, f"{LISTING_NAME}: {mirror_copy / LISTING_NAME} is a symlink", "outside the mirror"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -537,25 +493,10 @@ def test_unlisted_dreem_folder_never_hashes_outside_files(tmp_path: Path) -> Non
     secret.write_bytes(b"\x89HDF\r\n\x1a\n" + b"private" * 700)
     (root / f"{outside}.h5").symlink_to(secret)
     out = tmp_path / "out"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "physioex.cli",
-            "download",
-            "dodo",
-            "--mirror",
-            str(root),
-            "--out",
-            str(out),
-            "--no-progress",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
+    result = run_physioex(
+        "download", "dodo", "--mirror", root, "--out", out, "--no-progress", cwd=tmp_path, timeout=60
     )
-    one_error(result, 1, str(root / f"{outside}.h5"), "outside the mirror folder", "refused")
+    assert_one_error(result, 1, str(root / f"{outside}.h5"), "outside the mirror folder", "refused")
     assert sha256_file(secret) not in result.stdout + result.stderr
     digest = sha256_file(root / f"{inside}.h5")
     assert sorted(tree(out)) == sorted([LISTING_NAME, f"{inside}.h5"]) and tree(out)[f"{inside}.h5"] == digest
@@ -611,7 +552,7 @@ def test_bad_parameter_exits_2_with_one_line_and_touches_nothing(
     args, needles = BAD_PARAMETERS[case]
     before = {**tree(work), **{f"mirror/{k}": v for k, v in tree(mirror_copy).items()}}
     result = cli(*[a.format(**names) for a in args], cwd=work)
-    one_error(result, 2, *[n.format(**names) for n in needles])
+    assert_one_error(result, 2, *[n.format(**names) for n in needles])
     assert {**tree(work), **{f"mirror/{k}": v for k, v in tree(mirror_copy).items()}} == before
     assert not (work / "data").exists()
 
@@ -623,8 +564,8 @@ def test_listing_of_an_earlier_run_stays_when_a_run_is_refused(
     out = tmp_path / "out"
     assert fetch(server.url, out, subjects=[0]).ok
     before = tree(out)
-    result = cli("demo", "--mirror", server.url, "--out", str(out), "--subjects", "0-a", cwd=tmp_path)
-    one_error(result, 2, "--subjects", "0-a")
+    result = fetch_cli(server.url, out, "--subjects", "0-a", cwd=tmp_path)
+    assert_one_error(result, 2, "--subjects", "0-a")
     assert tree(out) == before
     assert_complete(out, sums, [PSG0, HYP0])
     assert format_listing({PSG0: sums[PSG0], HYP0: sums[HYP0]}) == (out / LISTING_NAME).read_text()

@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
+from helpers import assert_one_error, run_physioex
 
 from physioex.errors import InputError
 from physioex.io.hashing import sha256_file
@@ -41,15 +41,7 @@ class Demo:
 
 def cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run ``python -m physioex.cli ARGS`` in ``cwd``; returns the finished process."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "physioex.cli", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_physioex(*args, cwd=cwd, env={"PYTHONPATH": str(REPO), "COLUMNS": "200"}, timeout=600)
 
 
 def tree(*roots: Path) -> dict[str, str]:
@@ -64,21 +56,10 @@ def tree(*roots: Path) -> dict[str, str]:
     return out
 
 
-def assert_refused(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
-    """Exit 2, stderr exactly one ``error:`` line holding every needle, no traceback; returns the line."""
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
-
-
 def refused_and_unchanged(demo: Demo, tmp_path: Path, args: list[str | Path], *needles: str) -> str:
-    """Run the CLI in ``tmp_path``; it must refuse (``assert_refused``) and write nothing anywhere."""
+    """Run the CLI in ``tmp_path``: it must refuse (exit 2, one ``error:`` line) and write nothing."""
     before = tree(demo.root, tmp_path)
-    line = assert_refused(cli(*args, cwd=tmp_path), *needles)
+    line = assert_one_error(cli(*args, cwd=tmp_path), 2, *needles)
     assert tree(demo.root, tmp_path) == before
     return line
 
@@ -202,46 +183,35 @@ def test_explain_refuses_to_replace_a_folder_that_is_not_its_own(demo: Demo, tmp
     )
 
 
-# -- train: params.yaml, options, Python API -----------------------------------------------------
+# -- train: params.yaml and the Python API -------------------------------------------------------
+
+
+def _train_key(key: str, value: str, rest: str, on_cli: bool) -> tuple[str, str, bool]:
+    """The params.yaml ``train: {key: value}`` and its refusal: ``train.KEY`` then ``rest``."""
+    return f"train:\n  {key}: {value}\n", f"train.{key}{rest}", on_cli
 
 
 PARAMS_CASES = [
     # (params.yaml text, expected text after "<file>: ", also through the CLI?)
-    ("train:\n  seq_len: 0\n", "train.seq_len: must be an integer >= 1, got 0", True),
-    ("train:\n  lr: fast\n", "train.lr: must be a number > 0, got 'fast'", True),
-    ("train:\n  batch_size: 0\n", "train.batch_size: must be an integer >= 1, got 0", True),
-    ("train:\n  max_epochs: 0\n", "train.max_epochs: must be an integer >= 1, got 0", True),
-    ("train:\n  patience: -1\n", "train.patience: must be an integer >= 1, got -1", True),
-    (
-        "train:\n  model: resnet\n",
-        "train.model: must be one of chambon2018, tinysleepnet, got 'resnet'",
-        True,
-    ),
-    (
-        "train:\n  normalisation: zscore\n",
-        "train.normalisation: must be one of global, recording, none",
-        True,
-    ),
-    ("train:\n  sq_len: 5\n", "train.sq_len: unknown training parameter (did you mean seq_len?)", True),
+    _train_key("seq_len", "0", ": must be an integer >= 1, got 0", True),
+    _train_key("lr", "fast", ": must be a number > 0, got 'fast'", True),
+    _train_key("batch_size", "0", ": must be an integer >= 1, got 0", True),
+    _train_key("max_epochs", "0", ": must be an integer >= 1, got 0", True),
+    _train_key("patience", "-1", ": must be an integer >= 1, got -1", True),
+    _train_key("model", "resnet", ": must be one of chambon2018, tinysleepnet, got 'resnet'", True),
+    _train_key("normalisation", "zscore", ": must be one of global, recording, none", True),
+    _train_key("sq_len", "5", ": unknown training parameter (did you mean seq_len?)", True),
     ("train:\n  seq_len: [1\n", "invalid YAML at line 3, column 1", True),
-    ("train:\n  seq_len: 2.5\n", "train.seq_len: must be an integer >= 1, got 2.5", False),
-    ("train:\n  lr: -0.1\n", "train.lr: must be a number > 0, got -0.1", False),
-    ("train:\n  num_workers: -2\n", "train.num_workers: must be an integer >= 0, got -2", False),
-    ("train:\n  augment: 'yes'\n", "train.augment: must be true or false, got 'yes'", False),
-    ("train:\n  class_weights: [1, 2]\n", "train.class_weights: must be 5 weights", False),
-    ("train:\n  limit_train_batches: 0\n", "train.limit_train_batches: must be a fraction in (0, 1]", False),
-    ("train:\n  channels: [EEG Fpz-Cz, EEG Fpz-Cz]\n", "train.channels: names a channel twice", False),
-    (
-        "train:\n  model_kwargs: {n_conv: 3}\n",
-        "train.model_kwargs.n_conv: chambon2018 takes no argument",
-        False,
-    ),
-    (
-        "train:\n  models: {tinysleepnet: {lr: x}}\n",
-        "train.models.tinysleepnet.lr: must be a number > 0",
-        False,
-    ),
-    ("train:\n  models: {resnet: {lr: 0.1}}\n", "train.models.resnet: must be one of", False),
+    _train_key("seq_len", "2.5", ": must be an integer >= 1, got 2.5", False),
+    _train_key("lr", "-0.1", ": must be a number > 0, got -0.1", False),
+    _train_key("num_workers", "-2", ": must be an integer >= 0, got -2", False),
+    _train_key("augment", "'yes'", ": must be true or false, got 'yes'", False),
+    _train_key("class_weights", "[1, 2]", ": must be 5 weights", False),
+    _train_key("limit_train_batches", "0", ": must be a fraction in (0, 1]", False),
+    _train_key("channels", "[EEG Fpz-Cz, EEG Fpz-Cz]", ": names a channel twice", False),
+    _train_key("model_kwargs", "{n_conv: 3}", ".n_conv: chambon2018 takes no argument", False),
+    _train_key("models", "{tinysleepnet: {lr: x}}", ".tinysleepnet.lr: must be a number > 0", False),
+    _train_key("models", "{resnet: {lr: 0.1}}", ".resnet: must be one of", False),
     ("train: 3\n", "train: must be a mapping of parameter names to values", False),
     ("- train\n", "expected a mapping of sections at the top level", False),
 ]
@@ -270,25 +240,6 @@ def test_bad_params_yaml_through_the_python_api(
     with pytest.raises(InputError, match="^" + re.escape(f"{params}: {needle}")):
         train(demo.store, out=tmp_path / "m", params=params, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["my-params.yaml"]
-
-
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        (["--seq-len", "0"], "error: --seq-len: must be an integer >= 1, got 0"),
-        (["--lr", "0"], "error: --lr: must be a number > 0, got 0.0"),
-        (["--model", "resnet"], "error: --model: must be one of chambon2018, tinysleepnet, got 'resnet'"),
-        (["--fold", "x"], "error: --fold: must be a fold number (0, 1, ...) or 'all', got 'x'"),
-        (["--fold", "9"], "error: --fold: fold 9 does not exist; the store has 3 folds (0..2)"),
-        (["--params", "nowhere.yaml"], "error: --params nowhere.yaml: does not exist"),
-        (["--store", "nowhere.zarr"], "error: --store nowhere.zarr: does not exist"),
-        (["--out", "PARAMS"], "is an existing file; give a folder path"),
-    ],
-)
-def test_bad_train_options_are_one_line(demo: Demo, tmp_path: Path, args: list[str], needle: str) -> None:
-    args = [str(demo.params) if a == "PARAMS" else a for a in args]
-    base = ["train", "--store", demo.store, "--params", demo.params, "--out", tmp_path / "m", "--no-progress"]
-    refused_and_unchanged(demo, tmp_path, [*base, *args], needle)
 
 
 def test_the_python_api_validates_like_the_cli(demo: Demo, tmp_path: Path) -> None:
@@ -378,7 +329,7 @@ def test_resume_from_a_genuine_last_ckpt_continues(demo: Demo, tmp_path: Path) -
     assert torch.load(out / "fold-0" / "last.ckpt", weights_only=True)["epoch"] == 1  # the second pass
 
 
-# -- predict, test and explain parameters ---------------------------------------------------------
+# -- bad options of train, predict, test and explain ----------------------------------------------
 
 
 def _ckpt_variants(tmp_path: Path, demo: Demo) -> dict[str, Path]:
@@ -394,9 +345,19 @@ def _ckpt_variants(tmp_path: Path, demo: Demo) -> dict[str, Path]:
     }
 
 
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
+BAD_INPUTS = {
+    # command: [(arguments after its base ones, text of the error line)]; @NAMES as in _ckpt_variants
+    "train": [
+        (["--seq-len", "0"], "error: --seq-len: must be an integer >= 1, got 0"),
+        (["--lr", "0"], "error: --lr: must be a number > 0, got 0.0"),
+        (["--model", "resnet"], "error: --model: must be one of chambon2018, tinysleepnet, got 'resnet'"),
+        (["--fold", "x"], "error: --fold: must be a fold number (0, 1, ...) or 'all', got 'x'"),
+        (["--fold", "9"], "error: --fold: fold 9 does not exist; the store has 3 folds (0..2)"),
+        (["--params", "nowhere.yaml"], "error: --params nowhere.yaml: does not exist"),
+        (["--store", "nowhere.zarr"], "error: --store nowhere.zarr: does not exist"),
+        (["--out", "@PARAMS"], "is an existing file; give a folder path"),
+    ],
+    "predict": [
         (["@PSG", "--checkpoint", "@MISSING"], "error: checkpoint @MISSING: does not exist"),
         (["@PSG", "--checkpoint", "@GARBAGE"], "error: checkpoint @GARBAGE: not a readable checkpoint"),
         (["@PSG", "--checkpoint", "@PLAIN"], "error: checkpoint @PLAIN: not a PyTorch Lightning checkpoint"),
@@ -419,18 +380,7 @@ def _ckpt_variants(tmp_path: Path, demo: Demo) -> dict[str, Path]:
             "error: --channel-map 'EEG C3=EEG Fpz-Cz': the model in @BEST has no channel 'EEG C3'",
         ),
     ],
-)
-def test_bad_predict_inputs_are_one_line(demo: Demo, tmp_path: Path, args: list[str], needle: str) -> None:
-    shutil.copyfile(demo.psg, tmp_path / "night.edf")
-    names = {k: str(v) for k, v in _ckpt_variants(tmp_path, demo).items()}
-    for k, v in names.items():
-        needle = needle.replace(k, v)
-    refused_and_unchanged(demo, tmp_path, ["predict", *[names.get(a, a) for a in args]], needle)
-
-
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
+    "test": [
         (["--checkpoint", "@MISSING"], "error: --checkpoint @MISSING: does not exist"),
         (["--checkpoint", "@GARBAGE"], "error: checkpoint @GARBAGE: not a readable checkpoint"),
         (["--checkpoint", "@FOLDER", "--fold", "x"], "error: --fold: must be a fold number"),
@@ -441,19 +391,7 @@ def test_bad_predict_inputs_are_one_line(demo: Demo, tmp_path: Path, args: list[
             "error: --out @PSG: is an existing file; give a folder path",
         ),
     ],
-)
-def test_bad_test_inputs_are_one_line(demo: Demo, tmp_path: Path, args: list[str], needle: str) -> None:
-    shutil.copyfile(demo.psg, tmp_path / "night.edf")
-    names = {k: str(v) for k, v in _ckpt_variants(tmp_path, demo).items()}
-    for k, v in names.items():
-        needle = needle.replace(k, v)
-    base = ["test", "--store", demo.store, "--out", tmp_path / "report", "--no-progress"]
-    refused_and_unchanged(demo, tmp_path, [*base, *[names.get(a, a) for a in args]], needle)
-
-
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
+    "explain": [
         (["--method", "shap"], "error: --method: must be one of integrated-gradients, deeplift"),
         (["--baseline-band", "delt"], "error: --baseline-band: must be one of delta, theta"),
         (["--n-steps", "1"], "error: --n-steps: must be an integer >= 2, got 1"),
@@ -462,15 +400,29 @@ def test_bad_test_inputs_are_one_line(demo: Demo, tmp_path: Path, args: list[str
         (["--metrics", "@FOLDER"], "error: --metrics @FOLDER: is an existing folder; give a file path"),
         (["--checkpoint", "@GARBAGE"], "error: checkpoint @GARBAGE: not a readable checkpoint"),
     ],
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "needle"), [(c, a, n) for c, cases in BAD_INPUTS.items() for a, n in cases]
 )
-def test_bad_explain_inputs_are_one_line(demo: Demo, tmp_path: Path, args: list[str], needle: str) -> None:
-    names = {k: str(v) for k, v in _ckpt_variants(tmp_path, demo).items()} | {"@STORE": str(demo.store)}
+def test_bad_inputs_are_one_line(
+    demo: Demo, tmp_path: Path, command: str, args: list[str], needle: str
+) -> None:
+    shutil.copyfile(demo.psg, tmp_path / "night.edf")
+    names = {k: str(v) for k, v in _ckpt_variants(tmp_path, demo).items()}
+    names |= {"@STORE": str(demo.store), "@PARAMS": str(demo.params)}
     for k, v in names.items():
         needle = needle.replace(k, v)
-    base = ["explain", "--store", demo.store, "--out", tmp_path / "ex", "--no-progress"]
-    if "--checkpoint" not in args:
+    base = {
+        "train": ["--store", demo.store, "--params", demo.params, "--out", tmp_path / "m", "--no-progress"],
+        "predict": [],
+        "test": ["--store", demo.store, "--out", tmp_path / "report", "--no-progress"],
+        "explain": ["--store", demo.store, "--out", tmp_path / "ex", "--no-progress"],
+    }[command]
+    if command == "explain" and "--checkpoint" not in args:
         base += ["--checkpoint", demo.best]
-    refused_and_unchanged(demo, tmp_path, [*base, *[names.get(a, a) for a in args]], needle)
+    refused_and_unchanged(demo, tmp_path, [command, *base, *[names.get(a, a) for a in args]], needle)
 
 
 API_CASES = [

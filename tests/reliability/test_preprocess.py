@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from helpers import assert_one_error, run_physioex, start_physioex
 
 from physioex.io.atomic import TMP_PREFIX
 from physioex.preprocess.run import preprocess
@@ -56,44 +56,19 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"root": root, "mirror": mirror, "raw": root / "raw", "clean": clean, "clean10": clean10}
 
 
-def cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     """Run ``physioex preprocess ARGS`` in a subprocess; returns the finished process."""
-    return subprocess.run(
-        [sys.executable, "-m", "physioex.cli", "preprocess", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    return run_physioex("preprocess", *args, cwd=REPO)
 
 
 def start(*args: str | Path) -> subprocess.Popen[str]:
     """Start ``physioex preprocess ARGS`` in its own process group (so it can be killed as a group)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "physioex.cli", "preprocess", *map(str, args)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    return start_physioex("preprocess", *args, cwd=REPO)
 
 
 def tree(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` (hidden ones included) by relative path -> bytes."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def assert_one_error(result: subprocess.CompletedProcess[str], code: int, *needles: str) -> str:
-    """Exit ``code``, stderr exactly one ``error: ...`` line holding ``needles``, no traceback."""
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr + result.stdout
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 def assert_equal_stores(store: Path, clean: Path) -> None:
@@ -170,25 +145,30 @@ def params_hashes(store: Path) -> set[str]:
 # -- 6. bad parameters: exit 2, one line naming the parameter, nothing written -------------------------------
 
 
+ECHOED = [
+    ("--chunk-epochs", "0"),
+    ("--sampling-rate", "0"),
+    ("--sampling-rate", "33.33"),
+    ("--bandpass", "35,0.3"),
+    ("--bandpass", "0.3,50"),
+    ("--n-folds", "1"),
+    ("--n-folds", "9"),
+    ("--jobs", "0"),
+]
+"""Bad numbers refused with a line naming the option and the value as given (``--jobs 0``)."""
+
 BAD = [
     (["nope"], "unknown dataset 'nope'"),
     (["demo", "--channels", "EEG Fpz-Cx"], "--channels: 'EEG Fpz-Cx' is in none of the 8 recordings"),
-    (["demo", "--chunk-epochs", "0"], "--chunk-epochs 0"),
-    (["demo", "--sampling-rate", "0"], "--sampling-rate 0"),
-    (["demo", "--sampling-rate", "33.33"], "--sampling-rate 33.33"),
-    (["demo", "--bandpass", "35,0.3"], "--bandpass 35,0.3"),
+    *((["demo", option, value], f"{option} {value}") for option, value in ECHOED),
     (["demo", "--bandpass", "a,b"], "--bandpass 'a,b'"),
-    (["demo", "--bandpass", "0.3,50"], "--bandpass 0.3,50"),
     (
         ["demo", "--compression", "lz5"],
         "--compression: must be one of blosc-zstd, blosc-lz4, zstd, none, got 'lz5'",
     ),
     (["demo", "--crop", "dawn"], "--crop: must be one of auto, sleep, lights, none, got 'dawn'"),
-    (["demo", "--n-folds", "1"], "--n-folds 1"),
-    (["demo", "--n-folds", "9"], "--n-folds 9"),
     (["demo", "--subjects", "x"], "--subjects 'x'"),
     (["demo", "--subjects", "7"], "--subjects: demo: subjects 7 are not in the listing"),
-    (["demo", "--jobs", "0"], "--jobs 0"),
 ]
 
 

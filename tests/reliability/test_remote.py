@@ -6,11 +6,8 @@ with a short configured timeout, so these tests finish in seconds instead of han
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_one_error, run_physioex
 
 from physioex.errors import InputError
 from physioex.store import open_store
@@ -26,20 +24,6 @@ from physioex.store.verify import verify_store
 
 REC = "SC4001E0"
 SECRET = "s3cr3t-never-printed"
-
-
-@pytest.fixture(scope="module")
-def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """3 subjects x 1 night of demo data, downloaded and preprocessed by the real pipeline."""
-    from physioex.download.run import download
-    from physioex.preprocess.run import preprocess
-    from physioex.synth import generate_mirror
-
-    root = tmp_path_factory.mktemp("reliability-remote")
-    mirror = generate_mirror(root / "mirror", subjects=3, nights=1, seed=0, hours=2.5)
-    download("demo", mirror=str(mirror), out=root / "raw", progress=False)
-    assert preprocess("demo", raw=root / "raw", out=root / "demo.zarr", progress=False).ok
-    return root / "demo.zarr"
 
 
 def _free_port() -> int:
@@ -179,42 +163,26 @@ def test_server_that_never_answers_times_out(scheme: str, silent_server: int) ->
     assert elapsed < 30  # bounded: 3 attempts x 0.5 s + backoff, instead of hanging for minutes
 
 
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "physioex.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-    )
-
-
 def test_cli_against_refused_and_silent_s3_endpoints(silent_server: int) -> None:
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": SECRET, "PHYSIOEX_STORE_TIMEOUT": "0.5"}
     for endpoint, cause in (
         (f"http://127.0.0.1:{_free_port()}", "connection refused"),
         (f"http://127.0.0.1:{silent_server}", "no answer within 0.5 s"),
     ):
-        proc = _cli("verify", "s3://physioex/demo.zarr", env={**env, "AWS_ENDPOINT_URL": endpoint})
-        assert proc.returncode == 1, proc.stderr
-        lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1, proc.stderr  # no ContextVar tracebacks, no retry noise
-        assert (
-            lines[0].startswith("error: store s3://physioex/demo.zarr: reading zarr.json failed")
-            and cause in lines[0]
-        )
-        assert SECRET not in proc.stderr + proc.stdout and "Traceback" not in proc.stderr
+        proc = run_physioex("verify", "s3://physioex/demo.zarr", env={**env, "AWS_ENDPOINT_URL": endpoint})
+        line = assert_one_error(proc, 1, cause)  # no ContextVar tracebacks, no retry noise
+        assert line.startswith("error: store s3://physioex/demo.zarr: reading zarr.json failed")
+        assert SECRET not in proc.stderr + proc.stdout
 
 
 def test_cli_s3_404_and_bad_timeout_setting(s3_endpoint: str) -> None:
     env = {"AWS_ENDPOINT_URL": s3_endpoint}
-    proc = _cli("verify", "s3://physioex/missing.zarr", env=env)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [
+    proc = run_physioex("verify", "s3://physioex/missing.zarr", env=env)
+    assert assert_one_error(proc, 2) == (
         "error: store s3://physioex/missing.zarr: no Zarr store there (no zarr.json); check the URL or path, "
         "or create it with `physioex preprocess`"
-    ]
-    bad = _cli("verify", "s3://physioex/missing.zarr", env={**env, "PHYSIOEX_STORE_TIMEOUT": "soon"})
-    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
-        "error: $PHYSIOEX_STORE_TIMEOUT='soon' is not a number; set it to e.g. 20"
-    ]
+    )
+    bad = run_physioex("verify", "s3://physioex/missing.zarr", env={**env, "PHYSIOEX_STORE_TIMEOUT": "soon"})
+    assert (
+        assert_one_error(bad, 2) == "error: $PHYSIOEX_STORE_TIMEOUT='soon' is not a number; set it to e.g. 20"
+    )

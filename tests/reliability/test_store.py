@@ -6,45 +6,21 @@ Every test corrupts a copy of a real store built by the real ``physioex preproce
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_one_error, run_physioex
 
 from physioex.errors import InputError, RunError
-from physioex.store import open_store
-from physioex.store.errors import (
-    MissingChunkError,
-    ParamsMismatchError,
-    RecordingMissingError,
-    StoreCorruptError,
-    StoreError,
-    StoreNotFoundError,
-)
+from physioex.store import errors, open_store
 from physioex.store.verify import verify_store
 
 REC = "SC4001E0"
 SIG = "signals/EEG_Fpz-Cz"
-
-
-@pytest.fixture(scope="session")
-def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """3 subjects x 1 night of demo data, downloaded and preprocessed by the real pipeline."""
-    from physioex.download.run import download
-    from physioex.preprocess.run import preprocess
-    from physioex.synth import generate_mirror
-
-    root = tmp_path_factory.mktemp("reliability-store")
-    mirror = generate_mirror(root / "mirror", subjects=3, nights=1, seed=0, hours=2.5)
-    download("demo", mirror=str(mirror), out=root / "raw", progress=False)
-    report = preprocess("demo", raw=root / "raw", out=root / "demo.zarr", progress=False)
-    assert report.ok
-    return root / "demo.zarr"
 
 
 @pytest.fixture
@@ -95,20 +71,20 @@ def test_deleted_signal_chunk_raises_instead_of_reading_zeros(store: Path) -> No
     ok = open_store(store).signals(REC)
     assert np.abs(ok[256:]).max() > 0  # the chunk holds real signal, not zeros
     (_rec(store) / SIG / "c/1/0").unlink()
-    with pytest.raises(MissingChunkError) as err:
+    with pytest.raises(errors.MissingChunkError) as err:
         open_store(store)
     _names(str(err.value), store, f"recording {REC}", f"array {SIG}", "chunk c/1/0", "physioex preprocess")
     assert isinstance(err.value, RunError) and err.value.exit_code == 1
     # a reader that skipped the check at open (a DataLoader worker) still refuses before reading
     lazy = open_store(store, check=False)
     np.testing.assert_array_equal(lazy.labels("SC4011E0"), open_store(store, check=False).labels("SC4011E0"))
-    with pytest.raises(MissingChunkError, match="chunk c/1/0"):
+    with pytest.raises(errors.MissingChunkError, match="chunk c/1/0"):
         lazy.signals(REC, 0, 5)
 
 
 def test_deleted_labels_chunk_raises_instead_of_all_wake(store: Path) -> None:
     (_rec(store) / "labels/c/0").unlink()
-    with pytest.raises(MissingChunkError) as err:
+    with pytest.raises(errors.MissingChunkError) as err:
         open_store(store)
     _names(str(err.value), store, f"recording {REC}", "array labels", "chunk c/0")
 
@@ -117,14 +93,14 @@ def test_chunk_deleted_after_open_is_caught_in_an_unpickled_copy(built_store: Pa
     st = open_store(store)
     (_rec(store) / "labels/c/0").unlink()
     worker = pickle.loads(pickle.dumps(st))
-    with pytest.raises(MissingChunkError, match="array labels, chunk c/0"):
+    with pytest.raises(errors.MissingChunkError, match="array labels, chunk c/0"):
         worker.labels(REC)
 
 
 def test_truncated_chunk_is_caught_by_its_size(store: Path) -> None:
     chunk = _rec(store) / SIG / "c/0/0"
     chunk.write_bytes(chunk.read_bytes()[:1000])
-    with pytest.raises(MissingChunkError) as err:
+    with pytest.raises(errors.MissingChunkError) as err:
         open_store(store)
     _names(str(err.value), store, f"recording {REC}", f"array {SIG}", "chunk c/0/0", "1000 bytes")
 
@@ -136,7 +112,7 @@ def test_flipped_byte_names_the_chunk(store: Path) -> None:
     chunk.write_bytes(bytes(data))
     st = open_store(store)  # same size: only the checksum can tell
     assert st.signals(REC, 0, 10).shape == (10, 1, 3000)  # chunk 0 is intact
-    with pytest.raises(StoreCorruptError) as err:
+    with pytest.raises(errors.StoreCorruptError) as err:
         st.signals(REC, 250, 270)  # spans chunks 0 and 1
     _names(str(err.value), store, f"recording {REC}", f"array {SIG}", "chunk c/1/0", "crc32c checksum")
     assert isinstance(err.value, RunError)
@@ -144,10 +120,10 @@ def test_flipped_byte_names_the_chunk(store: Path) -> None:
 
 def test_missing_recording_folder(store: Path) -> None:
     shutil.rmtree(_rec(store, "SC4011E0"))
-    with pytest.raises(RecordingMissingError) as err:
+    with pytest.raises(errors.RecordingMissingError) as err:
         open_store(store)
     _names(str(err.value), store, "recording SC4011E0", "missing", "physioex preprocess")
-    with pytest.raises(RecordingMissingError):
+    with pytest.raises(errors.RecordingMissingError):
         open_store(store, check=False).labels("SC4011E0")
 
 
@@ -159,7 +135,7 @@ def test_truncated_zarr_json(store: Path, which: str) -> None:
         "array": _rec(store) / "labels" / "zarr.json",
     }[which]
     path.write_text(path.read_text()[: len(path.read_text()) // 2])
-    with pytest.raises(StoreCorruptError) as err:
+    with pytest.raises(errors.StoreCorruptError) as err:
         open_store(store).labels(REC)
     msg = str(err.value)
     _names(msg, store, "not valid JSON" if which != "array" else "zarr.json is unreadable")
@@ -172,7 +148,7 @@ def test_truncated_zarr_json(store: Path, which: str) -> None:
 def test_params_hash_mismatch_names_the_recordings(store: Path) -> None:
     _edit_attrs(store, "SC4011E0", params_hash="0" * 64)
     _edit_attrs(store, "SC4021E0", params_hash=None)
-    with pytest.raises(ParamsMismatchError) as err:
+    with pytest.raises(errors.ParamsMismatchError) as err:
         open_store(store)
     _names(str(err.value), store, "SC4011E0", "SC4021E0", "other parameters", "physioex preprocess")
     assert REC not in str(err.value)
@@ -184,15 +160,15 @@ def test_store_without_manifest_opens_and_falls_back_to_the_chunk_grid(store: Pa
     st = open_store(store)
     assert st.signals(REC).shape == (st.n_epochs(REC), 1, 3000)
     (_rec(store) / SIG / "c/1/0").unlink()
-    with pytest.raises(MissingChunkError) as err:
+    with pytest.raises(errors.MissingChunkError) as err:
         open_store(store)
     _names(str(err.value), store, f"recording {REC}", f"array {SIG}", "chunk c/1/0", "no chunk manifest")
 
 
 def test_missing_store_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreNotFoundError) as err:
+    with pytest.raises(errors.StoreNotFoundError) as err:
         open_store(tmp_path / "nothing.zarr")
-    assert isinstance(err.value, InputError) and isinstance(err.value, StoreError)
+    assert isinstance(err.value, InputError) and isinstance(err.value, errors.StoreError)
     assert err.value.exit_code == 2 and "nothing.zarr" in str(err.value)
 
 
@@ -224,11 +200,8 @@ def test_verify_store_reads_everything_and_reports_every_problem(store: Path) ->
     assert "recording SC4021E0: preprocessed with other parameters" in joined
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "physioex.cli", *args], capture_output=True, text=True, timeout=300, env=full
-    )
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_physioex(*args, env={"OMP_NUM_THREADS": "1"}, timeout=300)
 
 
 def test_cli_verify(store: Path, tmp_path: Path) -> None:
@@ -240,18 +213,17 @@ def test_cli_verify(store: Path, tmp_path: Path) -> None:
     shutil.rmtree(_rec(store, "SC4011E0"))
     bad = _cli("verify", str(store), "--no-progress")
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
-    errors = [line for line in bad.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 2, bad.stderr
-    _names(errors[0], store, f"recording {REC}", f"array {SIG}", "chunk c/1/0")
-    _names(errors[1], store, "recording SC4011E0", "missing")
+    problems = [line for line in bad.stderr.splitlines() if line.startswith("error: ")]
+    assert len(problems) == 2, bad.stderr
+    _names(problems[0], store, f"recording {REC}", f"array {SIG}", "chunk c/1/0")
+    _names(problems[1], store, "recording SC4011E0", "missing")
     assert "2 problem(s)" in bad.stderr
 
     missing = _cli("verify", str(tmp_path / "nothing.zarr"))
-    assert missing.returncode == 2 and "Traceback" not in missing.stderr
-    assert missing.stderr.strip().splitlines() == [
+    assert assert_one_error(missing, 2) == (
         f"error: store {tmp_path / 'nothing.zarr'} does not exist; check the path, or create it with "
         "`physioex preprocess`"
-    ]
+    )
 
 
 def test_cli_train_refuses_a_store_with_a_missing_labels_chunk(store: Path, tmp_path: Path) -> None:
@@ -261,9 +233,12 @@ def test_cli_train_refuses_a_store_with_a_missing_labels_chunk(store: Path, tmp_
         "train", "--store", str(store), "--fold", "0", "--out", str(tmp_path / "models"), "--max-epochs", "1",
         "--seq-len", "3", "--batch-size", "4", "--num-workers", "0", "--no-progress",
     )  # fmt: skip
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    _names(lines[0], store, "recording SC4011E0", "array labels", "chunk c/0", "physioex preprocess")
+    _names(
+        assert_one_error(proc, 1),
+        store,
+        "recording SC4011E0",
+        "array labels",
+        "chunk c/0",
+        "physioex preprocess",
+    )
     assert not (tmp_path / "models" / "fold-0" / "best.ckpt").exists()
