@@ -52,6 +52,7 @@ def resolve_inputs(
     from physioex.explain.artifacts import check_outputs
     from physioex.explain.selection import choose_recordings
     from physioex.inference.checkpoint import load_checkpoint
+    from physioex.inference.leakage import refuse_seen_subjects
     from physioex.store import open_store
     from physioex.train import checks
 
@@ -70,6 +71,7 @@ def resolve_inputs(
         )
     fold = fold if fold is not None else ckpt.meta.fold
     recs = choose_recordings(st, fold, recordings, store)
+    refuse_seen_subjects(ckpt.meta, st, recs, checkpoint, store)
     if out is None:
         out = default_out(fold)
         check_outputs(out, metrics, [location, checkpoint])

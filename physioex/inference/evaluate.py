@@ -18,6 +18,7 @@ from physioex import STAGES
 from physioex.errors import InputError
 from physioex.inference.checkpoint import LoadedModel
 from physioex.inference.errors import CheckpointError
+from physioex.inference.leakage import refuse_seen_subjects
 from physioex.io.atomic import atomic_path, write_text_atomic
 
 
@@ -87,6 +88,7 @@ def fold_model(path: Path, st: Any, store: str | Path, fold: str | int | None) -
     recs = st.recordings_of(st.fold(k).test)
     if not recs:
         raise InputError(f"--store {store}: fold {k} has no test recordings")
+    refuse_seen_subjects(loaded.meta, st, recs, path, store)
     return FoldModel(loaded, idx, k, recs)
 
 

@@ -550,3 +550,59 @@ def test_shipped_presets_pass_validation_and_bad_yaml_names_the_file(tmp_path: P
     bad.write_text("train:\n  seq-len: [1\n")
     with pytest.raises(InputError, match=rf"^{bad}: is not valid YAML at line 3, column 1: "):
         load_preset(bad)
+
+
+# -- a checkpoint never scores a subject it trained or validated on --------------------------------
+
+
+def test_refolded_store_never_scores_a_seen_subject(demo: Demo, tmp_path: Path) -> None:
+    """Re-preprocessing with another fold seed moves a training subject into fold 0's test split: `test`
+    and `explain` refuse (exit 2, naming the subject) instead of scoring what the model has seen."""
+    from physioex.store import open_store
+    from physioex.store.folds import make_folds
+
+    st = open_store(demo.store)
+    subjects, k = st.subjects, len(st.folds)
+    seed = next(s for s in range(1, 50) if make_folds(subjects, k, s)[0].test != st.fold(0).test)
+    refolded = tmp_path / "refolded.zarr"
+    shutil.copytree(demo.store, refolded)
+    raw = demo.root / "raw"
+    proc = cli(
+        "preprocess",
+        "demo",
+        "--raw",
+        raw,
+        "--out",
+        refolded,
+        "--fold-seed",
+        seed,
+        "--no-progress",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    moved = open_store(refolded).fold(0).test[0]
+    assert moved != st.fold(0).test[0]  # the precondition: a subject the checkpoint saw is now tested
+    for args in (
+        ["test", "--checkpoint", demo.best, "--store", refolded, "--out", tmp_path / "eval"],
+        ["explain", "--checkpoint", demo.best, "--store", refolded, "--out", tmp_path / "expl"],
+    ):
+        line = assert_one_error(cli(*args, cwd=tmp_path), 2, str(demo.best), f"subject {moved}")
+        assert "trained" in line or "validated" in line
+    assert not (tmp_path / "eval").exists() and not (tmp_path / "expl").exists()
+    # the original store's folds still match the checkpoint: it scores its own test subject
+    ok = cli("test", "--checkpoint", demo.best, "--store", demo.store, "--out", tmp_path / "ok", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_explaining_a_training_night_is_refused(demo: Demo, tmp_path: Path) -> None:
+    from physioex.store import open_store
+
+    st = open_store(demo.store)
+    night = st.recordings_of(st.fold(0).train)[0]
+    refused_and_unchanged(
+        demo,
+        tmp_path,
+        ["explain", "--checkpoint", demo.best, "--store", demo.store, "--recordings", night],
+        f"recording {night}",
+        "trained",
+    )
