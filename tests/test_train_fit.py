@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -48,6 +49,11 @@ def test_training_learns_well_above_chance(trained: Path, store: Path, tmp_path:
     for f in ("metrics.json", "per_recording.csv", "predictions.csv", "confusion_matrix.png"):
         assert (tmp_path / "report" / f).stat().st_size > 0
     assert len(list((tmp_path / "report" / "hypnograms").glob("*.png"))) == m["n_recordings"] == 2
+    for key in ("accuracy", "f1_macro", "kappa"):  # the interval over the 2 test nights holds the value
+        lo, hi = m["bootstrap_ci_95"][key]
+        assert lo <= m[key] <= hi
+    rows = pd.read_csv(tmp_path / "report" / "per_recording.csv")
+    assert m["per_recording"]["f1_weighted"]["mean"] == pytest.approx(rows["f1_weighted"].mean())
 
 
 def test_reload_gives_identical_predictions_and_meta(trained: Path, store: Path) -> None:

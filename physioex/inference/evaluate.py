@@ -138,7 +138,7 @@ def per_recording_row(night: ScoredNight) -> dict[str, Any]:
     }
     if row["n_scored"]:
         m = staging_metrics(night.y_true, night.y_pred)
-        row.update(accuracy=m["accuracy"], f1_macro=m["f1_macro"], kappa=m["kappa"])
+        row.update({k: m[k] for k in ("accuracy", "f1_macro", "f1_weighted", "kappa")})
     return row
 
 
@@ -146,7 +146,7 @@ def metrics_report(
     nights: list[ScoredNight], rows: list[dict[str, Any]], checkpoints: list[Path], model: str
 ) -> dict[str, Any]:
     """The ``metrics.json`` content: pooled metrics, per fold, and the per-night distribution."""
-    from physioex.inference.metrics import staging_metrics
+    from physioex.inference.metrics import bootstrap_ci, confusion, staging_metrics
 
     folds = sorted({n.fold for n in nights})
     per_fold = {
@@ -165,8 +165,10 @@ def metrics_report(
         "n_recordings": len(rows),
         "folds": per_fold,
         "per_recording": {
-            m: distribution([r[m] for r in scored_rows]) for m in ("accuracy", "f1_macro", "kappa")
+            m: distribution([r[m] for r in scored_rows])
+            for m in ("accuracy", "f1_macro", "f1_weighted", "kappa")
         },
+        "bootstrap_ci_95": bootstrap_ci([confusion(n.y_true, n.y_pred) for n in nights]),
         "checkpoints": [str(p) for p in checkpoints],
         "model": model,
     }
