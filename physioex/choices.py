@@ -79,6 +79,7 @@ class Crop(Choice):
 
     AUTO = "auto"
     SLEEP = "sleep"
+    NON_WAKE = "non-wake"
     LIGHTS = "lights"
     NONE = "none"
 

@@ -160,3 +160,24 @@ def test_interrupted_run_then_rerun_equals_clean_run(raw: Path, tmp_path: Path) 
     rerun = preprocess("demo", raw=raw, out=crashed, progress=False)
     assert rerun.ok and len(rerun.skipped) >= 1 and len(rerun.written) + len(rerun.skipped) == 8
     assert _tree_bytes(crashed) == _tree_bytes(clean)
+
+
+def test_non_wake_crop_of_the_demo_matches_its_labels(demo_mirror: Path, tmp_path: Path) -> None:
+    """`--crop non-wake` keeps first/last non-W epoch +- 30 min of the whole night's labels, as stored."""
+    from physioex.download.run import download
+    from physioex.preprocess.run import preprocess
+    from physioex.store import open_store
+
+    raw = tmp_path / "raw"
+    assert download("demo", mirror=demo_mirror, out=raw, subjects=[0], progress=False).ok
+    stores = {}
+    for crop in ("none", "non-wake"):
+        stores[crop] = tmp_path / f"{crop}.zarr"
+        assert preprocess("demo", raw=raw, out=stores[crop], crop=crop, progress=False).ok
+    whole, cropped = open_store(stores["none"]), open_store(stores["non-wake"])
+    for rec in whole.recordings:
+        labels = whole.labels(rec)
+        anchors = np.flatnonzero(labels != 0)
+        start, stop = max(0, anchors[0] - 60), min(labels.size, anchors[-1] + 61)
+        np.testing.assert_array_equal(cropped.labels(rec), labels[start:stop])
+        np.testing.assert_array_equal(cropped.signals(rec, 0, 3), whole.signals(rec, start, start + 3))

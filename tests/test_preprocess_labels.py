@@ -44,3 +44,13 @@ def test_crop_modes() -> None:
         crop_window(labels, "lights", file="x.edf")
     with pytest.raises(PreprocessError, match="no sleep epoch"):
         crop_window(np.zeros(5, dtype=np.int8), "sleep")
+
+
+def test_non_wake_crop_anchors_on_unscored_and_movement_too() -> None:
+    """TinySleepNet's rule: any epoch not scored W (unscored -1, movement -2 included) is an anchor."""
+    labels = np.array([0] * 100 + [-2] + [0] * 20 + [2] * 10 + [0] * 100 + [-1] * 5, dtype=np.int8)
+    assert crop_window(labels, "sleep", minutes=5) == (111, 141)  # sleep only: 10 epochs around N2
+    assert crop_window(labels, "non-wake", minutes=5) == (90, 236)  # from the movement to the last '?'
+    assert crop_window(labels, "non-wake", minutes=30) == (40, 236)
+    with pytest.raises(PreprocessError, match="no epoch is other than wake"):
+        crop_window(np.zeros(5, dtype=np.int8), "non-wake")

@@ -64,12 +64,13 @@ def preprocess(
         choice_option(
             Crop,
             "Epochs kept per night: sleep (first sleep epoch - N min .. last sleep epoch + N min), "
-            "lights (lights-off..lights-on where known; Dreem: whole record), none (whole recording), "
-            "auto (lights where known, else sleep).",
+            "non-wake (the same around the first and last epoch not scored W, unscored and movement "
+            "included: TinySleepNet's rule), lights (lights-off..lights-on where known; Dreem: whole "
+            "record), none (whole recording), auto (lights where known, else sleep).",
         ),
     ] = Crop.AUTO,
     crop_minutes: Annotated[
-        float, typer.Option(help="Wake kept around sleep for --crop sleep (min).")
+        float, typer.Option(help="Wake kept around sleep for --crop sleep and non-wake (min).")
     ] = 30.0,
     sampling_rate: Annotated[
         float, typer.Option(help="Common sampling rate (Hz); others are resampled with anti-aliasing.")

@@ -2,7 +2,12 @@
 
 Every epoch inside the chosen window is kept (unscored ones keep label -1/-2), so consecutive stored
 epochs are consecutive in time. The default ``sleep`` crop keeps 30 min of wake before the first and
-after the last sleep epoch (TinySleepNet/DeepSleepNet convention; SC4001 -> 841 epochs).
+after the last sleep epoch (SC4001 -> 841 epochs). ``non-wake`` is the reference rule of DeepSleepNet and
+TinySleepNet's Sleep-EDF preparation: it anchors the same margins on the first and last epoch that is
+not scored W, so unscored (``?``) and movement epochs count as anchors (a night ending in unscored
+epochs keeps them and up to 30 min after); those scripts then drop the unscored and movement epochs,
+which physioex keeps, labelled -1/-2 and ignored by losses and metrics, so stored epochs stay
+consecutive in time.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from physioex import EPOCH_SECONDS
 from physioex.choices import Crop, names
 from physioex.preprocess.errors import PreprocessError
 from physioex.preprocess.labels import SLEEP_CODES
+
+WAKE = 0
+"""Label code of W (the ``non-wake`` crop anchors on every other code, -1 and -2 included)."""
 
 CROPS = names(Crop)
 """``auto``: ``lights`` where the source knows it (Dreem records span lights-off..on), else ``sleep``."""
@@ -43,10 +51,11 @@ def crop_window(
                 file, "lights-off/on times are unknown for this recording; use crop sleep or none"
             )
         return max(0, lights[0]), min(n, lights[1])
-    if crop == "sleep":
-        sleep = np.flatnonzero(np.isin(labels, SLEEP_CODES))
-        if sleep.size == 0:
-            raise PreprocessError(file, "no sleep epoch is scored; cannot crop around sleep (use crop none)")
+    if crop in ("sleep", "non-wake"):
+        anchors = np.flatnonzero(np.isin(labels, SLEEP_CODES) if crop == "sleep" else labels != WAKE)
+        if anchors.size == 0:
+            what = "sleep epoch is scored" if crop == "sleep" else "epoch is other than wake"
+            raise PreprocessError(file, f"no {what}; cannot crop around sleep (use crop none)")
         margin = int(round(minutes * 60.0 / EPOCH_SECONDS))
-        return max(0, int(sleep[0]) - margin), min(n, int(sleep[-1]) + 1 + margin)
+        return max(0, int(anchors[0]) - margin), min(n, int(anchors[-1]) + 1 + margin)
     raise ValueError(f"unknown crop {crop!r}; choose one of {', '.join(CROPS)}")
