@@ -135,9 +135,6 @@ class CheckpointMeta:
         kwargs["allow_upsampling"] = True
         return PreprocessParams(**kwargs)
 
-    # TEMPORARY dict-style access for code not yet moved to the attributes (physioex/explain/run.py,
-    # the README example's ``model.meta["fold"]``); the lead removes it with the train/ shims.
-
 
 def _subjects(subjects: dict[str, Any], split: str) -> tuple[str, ...] | None:
     values = subjects.get(split)
