@@ -166,7 +166,7 @@ BAD = [
         ["demo", "--compression", "lz5"],
         "--compression: must be one of blosc-zstd, blosc-lz4, zstd, none, got 'lz5'",
     ),
-    (["demo", "--crop", "dawn"], "--crop: must be one of auto, sleep, lights, none, got 'dawn'"),
+    (["demo", "--crop", "dawn"], "--crop: must be one of auto, sleep, non-wake, lights, none, got 'dawn'"),
     (["demo", "--subjects", "x"], "--subjects 'x'"),
     (["demo", "--subjects", "7"], "--subjects: demo: subjects 7 are not in the listing"),
 ]
