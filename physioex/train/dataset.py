@@ -64,7 +64,9 @@ class RecordingCache:
         if self._store is None:
             from physioex.store import open_store
 
-            self._store = open_store(self.location, self.storage_options)
+            # check=False: the main process checked the whole store; here each recording is checked
+            # once, before its first read, instead of every worker re-checking every recording.
+            self._store = open_store(self.location, self.storage_options, check=False)
         return self._store
 
     def get(self, r: int) -> tuple[np.ndarray, np.ndarray]:
