@@ -1,26 +1,65 @@
-"""The Zarr epoch store on the real SC4001 night: counts, values vs MNE, plain-zarr access, corruption."""
+"""The Zarr epoch store on the real SC4001 night: labels epoch by epoch and values against MNE, lossless
+codes, plain-zarr access, corruption, the 1 Hz EMG envelope upsampled without ringing."""
 
 from __future__ import annotations
 
+import hashlib
 import pickle
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import SC4001
 
 from physioex.preprocess.params import PreprocessParams
 from physioex.preprocess.run import preprocess_recordings
-from physioex.sources.base import Recording
 from physioex.store import open_store
 from physioex.store.reader import StoreError
 
-SC4001 = Recording(
-    id="SC4001E0",
-    subject="0",
-    night=1,
-    files={"psg": "sleep-cassette/SC4001E0-PSG.edf", "hypnogram": "sleep-cassette/SC4001EC-Hypnogram.edf"},
-)
 THREE = ("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal")
+WHOLE_NIGHT_EPOCHS = 2650
+"""SC4001E0-PSG.edf holds 79500 s of signal."""
+CROP = (961, 1802)
+"""Default (``sleep``) crop of SC4001 in epochs: 28830 s to 54060 s, 841 epochs (the published count)."""
+
+RK_TO_AASM = {
+    "Sleep stage W": 0,
+    "Sleep stage 1": 1,
+    "Sleep stage 2": 2,
+    "Sleep stage 3": 3,
+    "Sleep stage 4": 3,
+    "Sleep stage R": 4,
+    "Sleep stage ?": -1,
+    "Movement time": -2,
+}
+"""The test's own statement of the label codes: R&K S3 and S4 are AASM N3."""
+
+
+def _edf_start(path: Path) -> datetime:
+    """Start date and time from the EDF header bytes 168-184 (``dd.mm.yyhh.mm.ss``), read by hand."""
+    with path.open("rb") as fh:
+        fh.seek(168)
+        text = fh.read(16).decode("ascii")
+    day, month, year = (int(v) for v in text[:8].split("."))
+    hour, minute, second = (int(v) for v in text[8:].split("."))
+    century = 1900 if year >= 85 else 2000  # EDF's clipping date
+    return datetime(century + year, month, day, hour, minute, second)
+
+
+def _hypnogram_labels(mirror: Path, n_epochs: int) -> np.ndarray:
+    """Per-epoch labels of SC4001's hypnogram as MNE reads its EDF+ annotations (not physioex's reader),
+    on the PSG's epoch grid; epochs no annotation covers stay -1."""
+    import mne
+
+    hyp, psg = mirror / SC4001.files["hypnogram"], mirror / SC4001.files["psg"]
+    shift = (_edf_start(hyp) - _edf_start(psg)).total_seconds()
+    labels = np.full(n_epochs, -1, dtype=np.int8)
+    for ann in mne.read_annotations(hyp):
+        first, count = (ann["onset"] + shift) / 30.0, ann["duration"] / 30.0
+        assert first == int(first) and count == int(count), ann  # on the 30-s grid
+        labels[int(first) : int(first + count)] = RK_TO_AASM[ann["description"]]
+    return labels
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +77,7 @@ def sc4001_store(sleepedf_mirror: Path, tmp_path_factory: pytest.TempPathFactory
     return out
 
 
-def test_default_crop_gives_published_counts(sleepedf_mirror: Path, tmp_path: Path) -> None:
+def test_labels_are_the_hypnogram_epoch_by_epoch(sleepedf_mirror: Path, tmp_path: Path) -> None:
     report = preprocess_recordings(
         [SC4001], sleepedf_mirror, tmp_path / "s.zarr", dataset="x", progress=False
     )
@@ -48,23 +87,28 @@ def test_default_crop_gives_published_counts(sleepedf_mirror: Path, tmp_path: Pa
     info = store.recording_info("SC4001E0")
     assert info["n_epochs"] == 841 == store.n_epochs("SC4001E0")
     assert info["crop_s"] == [28830.0, 54060.0]
-    labels = store.labels("SC4001E0")
-    assert labels.dtype == np.int8 and labels.shape == (841,)
-    assert np.bincount(labels, minlength=5).tolist() == [188, 58, 250, 220, 125]
-    assert info["label_counts"]["unscored"] == 0
     assert info["start_time"] == "1989-04-25T00:13:30"  # 16:13:00 + 28830 s
+    labels = store.labels("SC4001E0")
+    assert labels.dtype == np.int8
+    expected = _hypnogram_labels(sleepedf_mirror, WHOLE_NIGHT_EPOCHS)[CROP[0] : CROP[1]]
+    np.testing.assert_array_equal(labels, expected)
+    # by hand: the first sleep epoch (S1 at 30630 s) is 30 min (60 epochs) after the crop start
+    assert labels[:60].tolist() == [0] * 60 and labels[60] == 1
 
 
 def test_whole_night_keeps_unscored_epochs(sleepedf_mirror: Path, tmp_path: Path) -> None:
+    import mne
+
     params = PreprocessParams(crop="none")
     preprocess_recordings(
         [SC4001], sleepedf_mirror, tmp_path / "s.zarr", dataset="x", params=params, progress=False
     )
     labels = open_store(tmp_path / "s.zarr").labels("SC4001E0")
-    # 79500 s of signal; the final 230 '?' epochs start at 79500 s, past the PSG end, and are truncated
-    assert labels.shape == (2650,)
-    counts = dict(zip(*np.unique(labels, return_counts=True), strict=True))
-    assert counts == {0: 1997, 1: 58, 2: 250, 3: 220, 4: 125}
+    np.testing.assert_array_equal(labels, _hypnogram_labels(sleepedf_mirror, WHOLE_NIGHT_EPOCHS))
+    # the final '?' annotation starts at 79500 s, the PSG end: it is truncated, not appended
+    last = mne.read_annotations(sleepedf_mirror / SC4001.files["hypnogram"])[-1]
+    assert last["description"] == "Sleep stage ?" and last["onset"] == 79500.0
+    assert labels.shape == (WHOLE_NIGHT_EPOCHS,)
 
 
 def test_signals_equal_mne_in_uV(sleepedf_mirror: Path, sc4001_store: Path) -> None:
@@ -90,9 +134,10 @@ def test_lossless_int16_codes_and_size(sleepedf_mirror: Path, sc4001_store: Path
 
     arr = zarr.open_array(sc4001_store / "recordings/SC4001E0/signals/EOG_horizontal", mode="r")
     gain, offset = arr.attrs["gain"], arr.attrs["offset"]
+    assert isinstance(gain, float) and isinstance(offset, float)
     with pyedflib.EdfReader(str(sleepedf_mirror / SC4001.files["psg"])) as f:
         codes = f.readSignal(2, digital=True)[2883000:5406000].reshape(841, 3000)
-    stored_codes = np.round((arr[:].astype(np.float64) - offset) / gain)
+    stored_codes = np.round((np.asarray(arr[:], dtype=np.float64) - offset) / gain)
     np.testing.assert_array_equal(stored_codes, codes)
     assert arr.nbytes_stored() < arr.nbytes / 2  # int16 + zstd beats float32 by more than 2x
 
@@ -104,9 +149,10 @@ def test_plain_zarr_reads_uV_without_physioex(sc4001_store: Path) -> None:
     root = zarr.open_group(str(sc4001_store), mode="r")
     assert root.attrs["format_version"] == 1 and root.attrs["channels"] == list(THREE)
     eeg = root["recordings/SC4001E0/signals/EEG_Fpz-Cz"]
+    assert isinstance(eeg, zarr.Array)
     assert eeg.dtype == np.float32 and eeg.shape == (841, 3000) and eeg.attrs["unit"] == "uV"
     np.testing.assert_array_equal(eeg[5:7], open_store(sc4001_store).signals("SC4001E0", 5, 7)[:, 0])
-    assert 20 < float(np.abs(eeg[:]).max()) <= 192.0  # physical range of Fpz-Cz in the EDF header
+    assert 20 < float(np.abs(np.asarray(eeg[:])).max()) <= 192.0  # physical range of Fpz-Cz in the EDF header
 
 
 def test_flipped_byte_in_a_chunk_fails_on_read(sc4001_store: Path, tmp_path: Path) -> None:
@@ -124,7 +170,7 @@ def test_flipped_byte_in_a_chunk_fails_on_read(sc4001_store: Path, tmp_path: Pat
         store.signals("SC4001E0", 300, 310)
 
 
-def test_reader_api(sc4001_store: Path, tmp_path: Path) -> None:
+def test_reader_api(sleepedf_mirror: Path, sc4001_store: Path, tmp_path: Path) -> None:
     store = open_store(sc4001_store)
     assert store.recordings == ["SC4001E0"] and store.subjects == ["0"]
     assert store.sampling_rate == 100.0 and store.samples_per_epoch == 3000
@@ -132,7 +178,12 @@ def test_reader_api(sc4001_store: Path, tmp_path: Path) -> None:
     assert store.attrs["preprocessing"]["channels"] == list(THREE)
     info = store.recording_info("SC4001E0")
     assert info["subject"] == "0" and info["night"] == 1
-    assert info["files"]["psg"]["sha256"].startswith("c0fd3bd5") or len(info["files"]["psg"]["sha256"]) == 64
+    for role in ("psg", "hypnogram"):
+        path = sleepedf_mirror / SC4001.files[role]
+        assert info["files"][role] == {
+            "path": SC4001.files[role],
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        }
     assert store.folds == []  # one subject: no train/valid/test split possible
     with pytest.raises(KeyError, match="SC4999"):
         store.labels("SC4999E0")
@@ -147,17 +198,40 @@ def test_one_hz_channels_refused_unless_allowed(sleepedf_mirror: Path, tmp_path:
     params = PreprocessParams(channels=chans)
     report = preprocess_recordings([SC4001], sleepedf_mirror, tmp_path / "a.zarr", dataset="x", params=params)
     assert "SC4001E0-PSG.edf: channel 'EMG submental' is sampled at 1 Hz" in report.failed["SC4001E0"]
-    params = PreprocessParams(channels=chans, allow_upsampling=True)
-    report = preprocess_recordings([SC4001], sleepedf_mirror, tmp_path / "b.zarr", dataset="x", params=params)
-    assert report.ok
-    store = open_store(tmp_path / "b.zarr")
-    x = store.signals("SC4001E0")
-    assert x.shape == (841, 2, 3000) and np.isfinite(x).all()
+    assert not (tmp_path / "a.zarr" / "recordings" / "SC4001E0").exists()
+
+
+def test_one_hz_emg_envelope_upsampled_without_ringing(sleepedf_mirror: Path, tmp_path: Path) -> None:
+    """``EMG submental`` (a 1 Hz RMS envelope) at 100 Hz: linear between its samples, equal to them at
+    their own instants, never below the file's minimum (polyphase upsampling rang to -0.43 uV there)."""
+    import mne
     import zarr
 
+    params = PreprocessParams(channels=("EEG Fpz-Cz", "EMG submental"), allow_upsampling=True)
+    report = preprocess_recordings([SC4001], sleepedf_mirror, tmp_path / "b.zarr", dataset="x", params=params)
+    assert report.ok
     emg = zarr.open_array(tmp_path / "b.zarr" / "recordings/SC4001E0/signals/EMG_submental", mode="r")
     assert emg.attrs["source_sampling_rate"] == 1.0 and emg.attrs["resampled"] is True
+    assert emg.attrs["resampling"] == "linear" and emg.attrs["unit"] == "uV"
     assert "gain" not in emg.attrs  # interpolated values are stored as float32, not as EDF codes
+    y = open_store(tmp_path / "b.zarr").signals("SC4001E0")[:, 1].astype(np.float64).ravel()
+    assert y.shape == (841 * 3000,)
+
+    raw = mne.io.read_raw_edf(
+        sleepedf_mirror / SC4001.files["psg"], include=["EMG submental"], verbose="error"
+    )
+    assert raw.info["sfreq"] == 1.0
+    night = raw.get_data()[0] * 1e6  # V -> uV, 79500 samples at 1 Hz
+    x = night[28830:54061]  # the crop's 1 Hz samples plus the one after it (the last ramp's end)
+    at_instants = y[::100]
+    np.testing.assert_allclose(at_instants, x[:-1], rtol=0, atol=1e-5)  # float32 storage
+    # between two 1 Hz samples: on the straight line joining them, 10 ms per step
+    m = np.arange(100) / 100.0
+    np.testing.assert_allclose(
+        y.reshape(-1, 100), x[:-1, None] + (x[1:, None] - x[:-1, None]) * m, rtol=0, atol=1e-5
+    )
+    assert y.min() >= np.float32(night.min()) and y.max() <= np.float32(night.max())
+    assert night.min() < 0  # SC4001's envelope dips to -0.108 uV (offset): the bound is the file's, not 0
 
 
 def test_store_reads_over_http(sc4001_store: Path) -> None:

@@ -113,4 +113,8 @@ class PreprocessParams:
         """sha256 of the parameters as applied to ``fmt`` (+ store format version)."""
         d = {**self.to_dict(), "channels": self.resolved_channels(fmt), "format": fmt}
         d["format_version"] = layout.FORMAT_VERSION
+        if self.allow_upsampling:  # the upsampling rule changes what an upsampled channel holds
+            from physioex.preprocess.signals import UPSAMPLING_RULE
+
+            d["upsampling"] = UPSAMPLING_RULE
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
