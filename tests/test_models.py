@@ -77,3 +77,16 @@ def test_unknown_model_name() -> None:
 def test_other_sampling_rate() -> None:
     m = build_model("chambon2018", n_channels=1, sampling_rate=128.0)
     assert m(torch.randn(1, 3, 1, 3840)).shape == (1, 3, 5)
+
+
+def test_tinysleepnet_batch_norm_is_the_reference_codes_and_configurable() -> None:
+    from physioex.train.config import make_config
+
+    def norms(m: torch.nn.Module) -> list[tuple[float | None, float]]:
+        return [(b.momentum, b.eps) for b in m.modules() if isinstance(b, torch.nn.BatchNorm1d)]
+
+    assert norms(TinySleepNet()) == [(0.01, 1e-3)] * 4  # TF momentum 0.99 / epsilon 0.001 in PyTorch terms
+    cfg = make_config({"model": "tinysleepnet", "model_kwargs": {"bn_momentum": 0.1, "bn_eps": 1e-5}}, {})
+    assert norms(build_model(cfg.model, n_channels=1, **cfg.model_kwargs)) == [(0.1, 1e-5)] * 4
+    with pytest.raises(ValueError, match="bn_momentum is PyTorch's"):
+        TinySleepNet(bn_momentum=1.5)

@@ -1,9 +1,15 @@
-"""Training with Lightning on a small learnable store, checkpoints, resume and `physioex test`."""
+"""Training with Lightning on a small learnable store, checkpoints, resume and `physioex test`.
+
+The synthetic stages (one dominant rhythm each) are easy to learn, so a working pipeline scores nearly
+every test epoch right; the thresholds are relative to what a one-epoch shift of the predictions would
+score on the same nights, so a label/prediction misalignment or a training loop that does not learn fails.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,33 +22,74 @@ from physioex.store import open_store
 from physioex.synth.store import write_synthetic_store
 from physioex.train.run import train
 
-FAST = {"seq_len": 10, "batch_size": 8, "num_workers": 0, "progress": False, "params": None}
+FAST: dict[str, Any] = {"seq_len": 10, "batch_size": 8, "num_workers": 0, "progress": False, "params": None}
+STAGES = ["W", "N1", "N2", "N3", "REM"]
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_synthetic_store(tmp_path_factory.mktemp("fit") / "s.zarr", subjects=6, epochs=100, seed=1)
+    return write_synthetic_store(tmp_path_factory.mktemp("fit") / "s.zarr", subjects=6, epochs=200, seed=1)
 
 
 @pytest.fixture(scope="module")
 def trained(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("models")
-    train(store, model="chambon2018", fold=0, out=out, max_epochs=4, lr=3e-3, **FAST)
+    # augmentation on (the default): about 50 optimiser steps, ~15 s on one core
+    fit = {**FAST, "batch_size": 4, "max_epochs": 8, "patience": 8, "lr": 1e-3}
+    train(store, model="chambon2018", fold=0, out=out, **fit)
     return out
 
 
-def test_training_learns_well_above_chance(trained: Path, store: Path, tmp_path: Path) -> None:
+def aligned_and_shifted(store: Path, predictions: Path) -> dict[str, float]:
+    """Per-epoch agreement of ``predictions.csv`` with the test nights' stages, and what a shift by one
+    epoch would score on the same nights.
+
+    ``agree``: predictions equal to the epoch's own stage. ``shifted``: the best a perfect model shifted
+    by one epoch (either way) could get, i.e. how often an epoch's stage equals its neighbour's.
+    ``at_change``: agreement on the epochs whose stage differs from the previous epoch's, where a shifted
+    model is always wrong, and ``at_change_previous``: how often it predicts the previous epoch's stage.
+    """
+    st, table = open_store(store), pd.read_csv(predictions)
+    agree, shifted, at_change, previous = [], [], [], []
+    for rec in st.recordings_of(st.fold(0).test):
+        y = st.labels(rec).astype(int)
+        rows = table[table["recording"] == rec]
+        pred = np.full(y.size, -9)
+        pred[rows["epoch"].to_numpy()] = [STAGES.index(p) for p in rows["pred"]]
+        scored = y >= 0
+        agree.append(pred[scored] == y[scored])
+        pairs = scored[1:] & scored[:-1]  # an epoch and its predecessor both scored
+        shifted.append(y[1:][pairs] == y[:-1][pairs])
+        change = pairs & (y[1:] != y[:-1])
+        at_change.append(pred[1:][change] == y[1:][change])
+        previous.append(pred[1:][change] == y[:-1][change])
+    flat = {
+        k: np.concatenate(v)
+        for k, v in [
+            ("agree", agree),
+            ("shifted", shifted),
+            ("at_change", at_change),
+            ("at_change_previous", previous),
+        ]
+    }
+    assert flat["at_change"].size >= 20  # enough stage changes in the test nights to judge alignment
+    return {k: float(v.mean()) for k, v in flat.items()}
+
+
+def test_training_learns_each_epochs_own_stage(trained: Path, store: Path, tmp_path: Path) -> None:
     summary = json.loads((trained / "fold-0" / "train.json").read_text())
-    assert summary["best_val_f1"] > 0.3 and summary["model"] == "chambon2018"
+    assert summary["model"] == "chambon2018"
     for name in ("best.ckpt", "last.ckpt"):
         assert (trained / "fold-0" / name).is_file()
     assert (trained / "fold-0" / "dvclive" / "metrics.json").is_file()
     m = evaluate(trained, store, fold=0, out=tmp_path / "report", progress=False).metrics
+    score = aligned_and_shifted(store, tmp_path / "report" / "predictions.csv")
+    # sticky stages: a one-epoch shift still agrees ~87% of the time, so require half the gap above it
+    assert score["agree"] > score["shifted"] + (1 - score["shifted"]) / 2, score
+    assert score["at_change"] > 0.75 and score["at_change_previous"] < 0.25, score
+    assert m["accuracy"] == pytest.approx(score["agree"])  # the report scores the same epochs
     st = open_store(store)
     labels = np.concatenate([st.labels(r) for r in st.recordings_of(st.fold(0).test)])
-    majority = np.bincount(labels[labels >= 0]).max() / (labels >= 0).sum()
-    assert m["accuracy"] > 0.5 and m["accuracy"] > majority + 0.15
-    assert m["kappa"] > 0.35
     assert m["n_epochs"] == int((labels >= 0).sum())  # every scored test epoch exactly once
     assert np.array(m["confusion_matrix"]).sum() == m["n_epochs"]
     assert list(m["f1_per_class"]) == ["W", "N1", "N2", "N3", "REM"]
@@ -199,25 +246,3 @@ def test_cli_train_and_test(store: Path, tmp_path: Path) -> None:
         ],
     )
     assert r.exit_code == 2 and "--fold: fold 7 does not exist" in r.output
-
-
-def test_class_weights_and_conv_l2_options() -> None:
-    from physioex.train.module import SleepStager
-
-    torch.manual_seed(0)
-    x, y = torch.randn(2, 3, 1, 3000), torch.tensor([[0, 1, -100], [2, 1, 4]])
-    plain = SleepStager("tinysleepnet", n_channels=1).eval()
-    weighted = SleepStager("tinysleepnet", n_channels=1, class_weights=[1, 1.5, 1, 1, 1], l2_conv=1e-3).eval()
-    weighted.model.load_state_dict(plain.model.state_dict())
-    with torch.no_grad():
-        logits = plain(x)
-        l_plain, l_weighted = plain._loss(logits, y), weighted._loss(logits, y)
-        l2 = sum(w.pow(2).sum() for w in plain.model.l2_parameters())
-        expected = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, 5), y.reshape(-1), weight=torch.tensor([1, 1.5, 1, 1, 1]), ignore_index=-100
-        )
-    assert len(plain.model.l2_parameters()) == 4  # the four conv kernels only
-    assert torch.isclose(l_weighted, expected + 0.5e-3 * l2)
-    assert not torch.isclose(l_plain, l_weighted)
-    with pytest.raises(ValueError, match="class_weights needs 5 values"):
-        SleepStager("chambon2018", n_channels=1, class_weights=[1.0, 2.0])

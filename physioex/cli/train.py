@@ -28,6 +28,14 @@ def train(
     ] = None,
     fold: Fold = "0",
     out: TrainOut = None,
+    recipe: Annotated[
+        str | None,
+        typer.Option(
+            help="Named set of hyper-parameters: tinysleepnet (the paper's: lr 1e-4, L 20, batch 15, "
+            "200 passes, ...) or demo (a quick CPU budget); docs/recipes.md. The params file and the "
+            "options below override its values. Default: params.yaml train.recipe, else none."
+        ),
+    ] = None,
     params: Annotated[
         Path | None, typer.Option(help="YAML file whose `train:` section sets hyper-parameters.")
     ] = Path("params.yaml"),
@@ -88,13 +96,20 @@ def train(
         str, typer.Option(help="Lightning precision: 32-true, 16-mixed, bf16-mixed.")
     ] = "32-true",
     progress: Progress = True,
+    timings: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the wall-clock seconds per fold to this JSON file (outside --out: the "
+            "files there are versioned and the same on every run; docs/reproducibility.md)."
+        ),
+    ] = None,
 ) -> None:
     """Train a sleep-staging model on one fold (or all folds) of an epoch store.
 
     Sequences of L consecutive 30-s epochs from one night are fed to the model; normalisation
     statistics come from the fold's training subjects only. The checkpoint with the best
-    validation macro F1 is kept as fold-K/best.ckpt. Hyper-parameters come from params.yaml
-    (section `train:`), command-line options win.
+    validation macro F1 is kept as fold-K/best.ckpt. Hyper-parameters: a recipe (`--recipe`
+    tinysleepnet is the paper's), then params.yaml (section `train:`), then command-line options.
 
     Multi-GPU / multi-node: the last five options go straight to PyTorch Lightning, e.g.
     `--accelerator gpu --devices 4 --num-nodes 2 --strategy ddp` (launch one process per node
@@ -117,7 +132,9 @@ def train(
         strategy=strategy,
         precision=precision,
         progress=progress,
+        timings=timings,
         overrides_from="cli",
+        recipe=recipe,
         channels=channel_names(channels) or None,
         seq_len=seq_len,
         batch_size=batch_size,

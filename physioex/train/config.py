@@ -1,4 +1,5 @@
-"""Training hyper-parameters: defaults, the ``train:`` section of params.yaml, then CLI overrides."""
+"""Training hyper-parameters: defaults, a named recipe, the ``train:`` section of params.yaml, then CLI
+overrides."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from physioex.choices import Model, Normalisation, names
 from physioex.errors import InputError
 from physioex.train import checks
+from physioex.train.recipes import RECIPES, recipe_names
 
 DEFAULT_PARAMS = Path("params.yaml")
 """The params file read when none is named; unlike a named one it may be absent."""
@@ -19,6 +21,9 @@ DEFAULT_PARAMS = Path("params.yaml")
 class TrainConfig:
     """Everything that changes a training run (recorded in every checkpoint)."""
 
+    recipe: str | None = None
+    """The named recipe (``physioex.train.recipes``) the values started from, or None. Applied by
+    ``make_config`` under the params file and options; the other fields hold the effective values."""
     model: str = Model.CHAMBON2018.value
     """``tinysleepnet`` or ``chambon2018``."""
     model_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +98,17 @@ def _model(v: Any, w: str) -> str:
     return checks.choice(v, w, sorted(names(Model)))
 
 
+def _recipe(v: Any, w: str) -> str | None:
+    if v is None:
+        return None
+    if not isinstance(v, str) or v not in RECIPES:
+        hint = checks.did_you_mean(v, recipe_names()) if isinstance(v, str) else ""
+        raise InputError(
+            f"{w}: unknown recipe {v!r}{hint}; choose one of {', '.join(recipe_names())} (docs/recipes.md)"
+        )
+    return v
+
+
 def _mapping(v: Any, w: str) -> dict[str, Any]:
     if not isinstance(v, dict) or not all(isinstance(k, str) for k in v):
         raise InputError(f"{w}: must be a mapping of argument names to values, got {v!r}")
@@ -139,6 +155,7 @@ def _normalisation(v: Any, w: str) -> str:
 
 
 _FIELD_CHECKS: dict[str, Callable[[Any, str], Any]] = {
+    "recipe": _recipe,
     "model": _model,
     "model_kwargs": _mapping,
     "channels": _channels,
@@ -229,6 +246,13 @@ def read_params(path: Path | str | None, section: str = "train") -> dict[str, An
     return sec
 
 
+def _copy(value: Any) -> Any:
+    """A recipe value that the run may normalise or change without changing the recipe."""
+    if isinstance(value, dict):
+        return dict(value)
+    return list(value) if isinstance(value, list | tuple) else value
+
+
 def _override_label(key: str, overrides_from: str) -> str:
     return f"--{key.replace('_', '-')}" if overrides_from == "cli" else f"train({key}=...)"
 
@@ -240,15 +264,45 @@ def make_config(
     params_file: Path | str | None = None,
     overrides_from: str = "api",
 ) -> TrainConfig:
-    """Defaults <- params (params.yaml ``train:``) <- overrides (CLI or API; None values are ignored).
+    """Defaults <- recipe <- params (params.yaml ``train:``) <- overrides (CLI or API; None = not given).
 
-    A params key ``models: {name: {...}}`` holds per-model settings (e.g. lr, model_kwargs) that
-    apply when that model is chosen. Every value is validated; errors name its source:
-    ``<params_file>: train.<key>`` or the option (``overrides_from="cli"``) / argument (``"api"``).
+    The recipe is ``overrides["recipe"]`` if given, else ``params["recipe"]``: a name of
+    ``physioex.train.recipes.RECIPES`` whose values fill in every key the params and overrides do not
+    set. A params key ``models: {name: {...}}`` holds per-model settings (e.g. lr, model_kwargs) that
+    apply when that model is chosen (over the params' other keys, under the overrides). Every value is
+    validated; errors name its source: ``recipe <name>: <key>``, ``<params_file>: train.<key>`` or the
+    option (``overrides_from="cli"``) / argument (``"api"``).
+
+    Parameters
+    ----------
+    params
+        The params file's ``train:`` mapping (:func:`read_params`).
+    overrides
+        ``TrainConfig`` field -> value from the command line or the Python API; None values are ignored.
+    params_file
+        The params file's name, for error messages.
+    overrides_from
+        ``"cli"`` (errors name ``--option``) or ``"api"`` (errors name ``train(key=...)``).
+
+    Returns
+    -------
+    TrainConfig
+        The validated configuration.
     """
     src = str(params_file) if params_file is not None else "params"
-    where: dict[str, str] = {k: f"{src}: train.{k}" for k in params}
-    merged: dict[str, Any] = {k: v for k, v in params.items() if k != "models"}
+    where: dict[str, str] = {}
+    merged: dict[str, Any] = {}
+    if overrides.get("recipe") is not None:
+        recipe = _recipe(overrides["recipe"], _override_label("recipe", overrides_from))
+    else:
+        recipe = _recipe(params.get("recipe"), f"{src}: train.recipe")
+    if recipe is not None:
+        merged.update({k: _copy(v) for k, v in RECIPES[recipe].items()})
+        where.update({k: f"recipe {recipe}: {k}" for k in RECIPES[recipe]})
+    for k, v in params.items():
+        if k != "models":
+            merged[k] = v
+            where[k] = f"{src}: train.{k}"
     for k, v in overrides.items():
         if v is not None:
             merged[k] = v

@@ -270,7 +270,7 @@ def test_the_python_api_validates_like_the_cli(demo: Demo, tmp_path: Path) -> No
     import yaml
 
     repo_params = yaml.safe_load((REPO / "params.yaml").read_text())["train"]
-    assert make_config(repo_params, {}).model == repo_params["model"]
+    assert make_config(repo_params, {}).recipe == repo_params["recipe"]
 
 
 # -- train --resume -------------------------------------------------------------------------------
