@@ -55,6 +55,7 @@ MEANINGS = {
     "--store": "Zarr epoch store written by `physioex preprocess`",
     "--fold": "Cross-validation fold",
     "--out": "Where this command writes its results",
+    "--timings": "Write the run's wall-clock time to this JSON file (outside --out, which holds no timings)",
     "--progress": "Show a progress bar",
     "--channels": "Channel names to use",
     "--subjects": "Subjects to use",
@@ -62,6 +63,7 @@ MEANINGS = {
     "--timeout": "Seconds to wait for a connection and for each answer",
     "--batch-size": "Windows (sequences of L epochs) per batch",
     "--checkpoint": "Trained model written by `physioex train`",
+    "--stride": "Epochs between the starts of the model's windows",
 }
 """Every option name used by more than one command, with the one meaning its help starts with there."""
 

@@ -3,6 +3,11 @@
 Writes ``<out>/fold-<k>/best.ckpt`` (best validation macro F1), ``last.ckpt`` (for ``--resume``),
 DVCLive curves under ``<out>/fold-<k>/dvclive/`` and a summary ``<out>/fold-<k>/train.json``
 (each fold's outputs stay inside its own folder, so folds can be separate DVC stages).
+
+Every file in the fold folder is a versioned output, so none holds a run-to-run value: the same
+code, parameters, seed and platform write the same bytes wherever the folder lives
+(``docs/reproducibility.md``). Paths inside it are relative to the folder; the wall-clock time is
+only in the summary ``train_fold`` returns (printed by ``physioex train``, ``--timings`` file).
 """
 
 from __future__ import annotations
@@ -57,11 +62,14 @@ def train_fold(
     storage_options: dict[str, Any] | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train fold ``fold``; returns a summary (best checkpoint path, best validation macro F1, passes)."""
+    """Train fold ``fold``; returns a summary (best checkpoint path, best validation macro F1, passes,
+    wall-clock ``seconds``): ``fold-K/train.json`` holds the same without the time, with file names
+    relative to the fold folder."""
     import pytorch_lightning as pl
     from dvclive.lightning import DVCLiveLogger
-    from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+    from pytorch_lightning.callbacks import EarlyStopping
 
+    from physioex.train.checkpointing import FolderCheckpoint
     from physioex.train.datamodule import SleepDataModule
     from physioex.train.module import SleepStager
 
@@ -123,7 +131,7 @@ def train_fold(
 
         check_resumable(last, meta, module.state_dict())
         ckpt_path = str(last)
-    checkpoint = ModelCheckpoint(
+    checkpoint = FolderCheckpoint(
         dirpath=fold_dir,
         filename="best",
         monitor="val_f1",
@@ -155,22 +163,27 @@ def train_fold(
     )
     t0 = time.perf_counter()
     trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path, weights_only=True)
+    seconds = round(time.perf_counter() - t0, 2)
     best_score = checkpoint.best_model_score
-    summary = {
+    record = {  # train.json: versioned, so only what the same run reproduces, paths inside fold_dir
         "fold": fold,
-        "best_checkpoint": str(fold_dir / "best.ckpt"),
-        "last_checkpoint": str(last),
+        "best_checkpoint": "best.ckpt",
+        "last_checkpoint": last.name,
         "best_val_f1": float(best_score) if best_score is not None else None,
         "passes": int(trainer.current_epoch),
-        "seconds": round(time.perf_counter() - t0, 2),
         "train_recordings": len(dm.splits["train"]),
         "valid_recordings": len(dm.splits["valid"]),
         "model": cfg.model,
         "config": cfg.to_dict(),
     }
     if trainer.is_global_zero:  # under DDP every rank returns the summary, one writes it
-        write_text_atomic(fold_dir / "train.json", json.dumps(summary, indent=2) + "\n")
-    return summary
+        write_text_atomic(fold_dir / "train.json", json.dumps(record, indent=2) + "\n")
+    return {
+        **record,
+        "best_checkpoint": str(fold_dir / "best.ckpt"),
+        "last_checkpoint": str(last),
+        "seconds": seconds,
+    }
 
 
 def train_config(

@@ -1,16 +1,21 @@
 """The ``train`` stage: check every parameter, then fit each requested fold (``physioex.train.fit``).
 
-Returns a :class:`TrainReport` (what was trained, where the best checkpoints are, how well they did);
-each fold's ``train.json`` holds the full summary.
+Returns a :class:`TrainReport` (what was trained, where the best checkpoints are, how well they did,
+how long it took); each fold's ``train.json`` holds the same without the wall-clock time, which
+varies from run to run and so stays out of the versioned fold folder: it is printed with the report
+and, with ``timings=``, written to a file outside ``out`` (``docs/reproducibility.md``).
 """
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from physioex.errors import InputError
+from physioex.io.atomic import write_text_atomic
 from physioex.paths import models_dir, store_dataset
 from physioex.train import checks
 from physioex.train.config import DEFAULT_PARAMS
@@ -29,6 +34,7 @@ class FoldReport:
     passes: int
     """Passes over the training windows actually run (early stopping may end sooner)."""
     seconds: float
+    """Wall-clock time of the fit (not in ``train.json``: it differs between identical runs)."""
     train_recordings: int
     valid_recordings: int
     model: str
@@ -50,11 +56,11 @@ class FoldReport:
         )
 
     def line(self) -> str:
-        """``fold 0: best validation macro F1 0.712 after 3 passes -> data/models/demo/fold-0/best.ckpt``."""
+        """``fold 0: best validation macro F1 0.712 after 3 passes (41.2 s) -> data/models/.../best.ckpt``."""
         f1 = "n/a" if self.best_val_f1 is None else f"{self.best_val_f1:.3f}"
         return (
             f"fold {self.fold}: best validation macro F1 {f1} after {self.passes} passes "
-            f"-> {self.best_checkpoint}"
+            f"({self.seconds:.1f} s) -> {self.best_checkpoint}"
         )
 
 
@@ -79,6 +85,27 @@ class TrainReport:
         """One line per fold, as the CLI prints it."""
         return "\n".join(f.line() for f in self.folds)
 
+    def timings(self) -> dict[str, Any]:
+        """The ``--timings`` file content: wall-clock seconds per fold and in all."""
+        return {
+            "stage": "train",
+            "seconds": round(sum(f.seconds for f in self.folds), 2),
+            "folds": [{"fold": f.fold, "passes": f.passes, "seconds": f.seconds} for f in self.folds],
+        }
+
+
+def check_timings(timings: Path | str, out: Path, inputs: list[Any], where: str) -> Path:
+    """``timings`` as a writable file path outside ``out`` (whose files are versioned and must not vary)
+    and not one of ``inputs``; ``InputError`` naming ``where`` otherwise."""
+    path = checks.output_file(timings, where)
+    if checks.same_path(path, out) or Path(os.path.realpath(out)) in Path(os.path.realpath(path)).parents:
+        raise InputError(
+            f"{where} {path}: lies inside the training output {out}, whose files are versioned and must be "
+            "the same on every run; write the timings elsewhere (e.g. logs/train-timings.json)"
+        )
+    checks.not_an_input(path, where, inputs)
+    return path
+
 
 def train(
     store: str | Path,
@@ -95,6 +122,7 @@ def train(
     precision: str = "32-true",
     storage_options: dict[str, Any] | None = None,
     progress: bool = True,
+    timings: Path | str | None = None,
     overrides_from: str = "api",
     **overrides: Any,
 ) -> TrainReport:
@@ -109,6 +137,10 @@ def train(
     Every parameter is checked before any work (``InputError`` naming its source: params.yaml key,
     ``--option`` when ``overrides_from="cli"``, else the argument); ``out/fold-K`` may not be or lie
     inside the store or the params file; ``resume`` refuses a ``last.ckpt`` of another run.
+
+    Everything written under ``out`` is byte-identical for the same code, parameters, seed and
+    platform; the wall-clock time per fold is in the report and, when ``timings`` names a file
+    (outside ``out``), written there as JSON (``TrainReport.timings``).
     """
     from physioex.store import open_store
 
@@ -131,6 +163,9 @@ def train(
         checks.not_an_input(
             out / f"fold-{k}", flag("out"), [location, params], derived=f"writes {out}/fold-{k}"
         )
+    timings_path = (
+        None if timings is None else check_timings(timings, out, [location, params], flag("timings"))
+    )
     trainer_kwargs = {
         "accelerator": accelerator,
         "devices": devices,
@@ -154,4 +189,7 @@ def train(
         )
         for k in folds
     ]
-    return TrainReport(out=out, folds=tuple(reports))
+    report = TrainReport(out=out, folds=tuple(reports))
+    if timings_path is not None:
+        write_text_atomic(timings_path, json.dumps(report.timings(), indent=2) + "\n")
+    return report
