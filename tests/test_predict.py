@@ -1,42 +1,79 @@
-"""`physioex predict` on EDF files: real SC4001 night, resampling, channel mapping and bad input."""
+"""`physioex predict` on EDF files: a model that has learnt the synthetic stages scores a designed night;
+its CSV, EDF+ and JSON outputs agree; the sleep statistics cover the sleep period (lights, crop or the
+recording); the real SC4001 night; resampling, channel mapping and bad input."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
+from helpers import assert_one_error, one_torch_thread, run_physioex
 
+from physioex import STAGES
 from physioex.errors import InputError
 from physioex.inference.checkpoint import CheckpointError
+from physioex.inference.hypnogram_io import EDF_STAGE_TEXT
 from physioex.inference.predict import parse_channel_map
-from physioex.inference.run import predict
+from physioex.inference.run import PredictionReport, predict
+from physioex.inference.sleep_statistics import sleep_statistics
 from physioex.synth.store import synthetic_night, write_synthetic_store
 from physioex.train.run import train
+
+START = dt.datetime(2024, 3, 1, 22, 15, 0)
+W, N1, N2, N3, R = range(5)
+DESIGN = [W] * 20 + [N1] * 4 + [N2] * 20 + [N3] * 15 + [N2] * 8 + [R] * 10 + [W] * 3 + [N2] * 10 + [R] * 8
+DESIGN += [W] * 20
+"""A night with wake at both ends, one awakening and two REM periods (118 epochs, 22:15-23:14)."""
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A quickly trained one-channel (`EEG Fpz-Cz`, 100 Hz) model; predict does not need it to be good."""
+    """A one-channel (`EEG Fpz-Cz`, 100 Hz) Chambon2018 that has learnt the synthetic rhythms (all but a
+    few epochs right; chance is 20 %): 5 passes over 3 training nights of 200 epochs, about 10 s."""
     root = tmp_path_factory.mktemp("predict")
-    store = write_synthetic_store(root / "s.zarr", subjects=3, epochs=40, seed=2)
-    train(
-        store,
-        model="chambon2018",
-        out=root / "m",
-        params=None,
-        max_epochs=1,
-        seq_len=5,
-        batch_size=4,
-        num_workers=0,
-        progress=False,
-        limit_train_batches=2,
-    )
+    store = write_synthetic_store(root / "s.zarr", subjects=6, epochs=200, seed=2)
+    with one_torch_thread():
+        train(
+            store,
+            model="chambon2018",
+            out=root / "m",
+            params=None,
+            max_epochs=5,
+            lr=3e-3,
+            seq_len=10,
+            batch_size=8,
+            num_workers=0,
+            progress=False,
+        )
     return root / "m" / "fold-0" / "best.ckpt"
 
 
-def write_edf(path: Path, signals: dict[str, np.ndarray], fs: float) -> Path:
+@pytest.fixture(scope="module")
+def crop_checkpoint(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same model, recorded as trained on a store cropped to sleep +- 5 min (what `preprocess --crop
+    sleep --crop-minutes 5` writes into the store and `train` into the checkpoint)."""
+    import torch
+
+    ck = torch.load(checkpoint, weights_only=True)
+    meta = ck["hyper_parameters"]["meta"]
+    meta["preprocessing"] = {**meta["preprocessing"], "crop": "sleep", "crop_minutes": 5.0}
+    out = tmp_path_factory.mktemp("crop") / "crop.ckpt"
+    torch.save(ck, out)
+    return out
+
+
+def write_edf(
+    path: Path,
+    signals: dict[str, np.ndarray],
+    fs: float,
+    annotations: list[tuple[float, float | None, str]] | None = None,
+) -> Path:
     import edfio
 
     sigs = [
@@ -45,34 +82,172 @@ def write_edf(path: Path, signals: dict[str, np.ndarray], fs: float) -> Path:
         )
         for name, x in signals.items()
     ]
-    edfio.Edf(sigs, starttime=dt.time(22, 15, 0), data_record_duration=1).write(path)
+    edfio.Edf(
+        sigs,
+        starttime=START.time(),
+        recording=edfio.Recording(startdate=START.date()),
+        data_record_duration=1,
+        annotations=[edfio.EdfAnnotation(*a) for a in annotations or []],
+    ).write(path)
     return path
 
 
-def test_predict_real_sleepedf_night(sleepedf_mirror: Path, checkpoint: Path, tmp_path: Path) -> None:
-    import mne
-    import pandas as pd
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The designed night as a 100 Hz `EEG Fpz-Cz` EDF, each epoch drawn from synthetic ones of its stage."""
+    rng = np.random.default_rng(11)
+    x, labels = synthetic_night(rng, 600, 1)
+    signal = np.concatenate([x[rng.choice(np.flatnonzero(labels == s)), 0] for s in DESIGN])
+    return write_edf(tmp_path_factory.mktemp("night") / "night.edf", {"EEG Fpz-Cz": signal}, 100.0)
 
-    psg = sleepedf_mirror / "sleep-cassette" / "SC4001E0-PSG.edf"
-    r = predict(psg, checkpoint, out=tmp_path / "sc4001.csv")
+
+def stages_of(csv: Path) -> np.ndarray:
+    return np.array([STAGES.index(s) for s in pd.read_csv(csv)["stage"]])
+
+
+def edf_stages(edf: Path, n_epochs: int) -> tuple[np.ndarray, dict[str, float]]:
+    """Per-epoch stage codes of an EDF+ hypnogram re-read with MNE, and its other annotations' onsets."""
+    import mne
+
+    ann = mne.read_annotations(edf)
+    to_code = {text: STAGES.index(s) for s, text in EDF_STAGE_TEXT.items()}
+    codes = np.full(n_epochs, -9)
+    others = {}
+    for onset, duration, text in zip(ann.onset, ann.duration, ann.description, strict=True):
+        if text in to_code:
+            codes[int(round(onset / 30)) : int(round((onset + duration) / 30))] = to_code[text]
+        else:
+            others[text] = float(onset)
+    return codes, others
+
+
+def yasa_on(codes: np.ndarray) -> dict[str, float]:
+    """YASA's own (legacy, integer) statistics of an already-cropped hypnogram."""
+    import yasa
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return dict(yasa.sleep_statistics(codes, sf_hyp=1 / 30))
+
+
+def assert_outputs_agree(r: PredictionReport) -> np.ndarray:
+    """CSV, EDF+ and JSON of one prediction say the same; returns the predicted codes."""
     df = pd.read_csv(r.csv)
-    assert len(df) == r.n_epochs == 2650  # 2650 records of 30 s: the whole recording
-    np.testing.assert_array_equal(df["onset_s"], np.arange(2650) * 30.0)
-    assert set(df["stage"]) <= {"W", "N1", "N2", "N3", "REM"}
-    np.testing.assert_allclose(df[["p_W", "p_N1", "p_N2", "p_N3", "p_REM"]].sum(axis=1), 1.0, atol=1e-3)
-    ann = mne.read_annotations(r.edf)
-    assert ann.onset[0] == 0 and ann.onset[-1] + ann.duration[-1] == pytest.approx(79500.0)
-    assert ann.duration.sum() == pytest.approx(79500.0)
-    assert set(ann.description) <= {
-        "Sleep stage W",
-        "Sleep stage N1",
-        "Sleep stage N2",
-        "Sleep stage N3",
-        "Sleep stage R",
-    }
-    s = r.summary
-    assert s["time_in_bed_min"] == pytest.approx(1325.0)
-    assert sum(s[f"{k}_min"] for k in ("W", "N1", "N2", "N3", "REM")) == pytest.approx(1325.0)
+    codes = stages_of(r.csv)
+    proba = df[[f"p_{s}" for s in STAGES]].to_numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-3)
+    np.testing.assert_array_equal(proba.argmax(axis=1), codes)
+    np.testing.assert_array_equal(df["onset_s"], np.arange(r.n_epochs) * 30.0)
+    edf_codes, _ = edf_stages(r.edf, r.n_epochs)
+    np.testing.assert_array_equal(edf_codes, codes)
+    p = r.statistics.period
+    np.testing.assert_array_equal(np.flatnonzero(df["in_period"]), np.arange(p.start_epoch, p.stop_epoch))
+    saved = json.loads(r.summary_json.read_text())
+    assert saved["statistics"] == sleep_statistics(codes, period=p).to_dict()["statistics"]
+    assert saved["period"] == p.to_dict() and saved["units"]["TIB_min"] == "min"
+    return codes
+
+
+def test_a_trained_model_stages_the_night_and_every_output_agrees(
+    checkpoint: Path, night: Path, tmp_path: Path
+) -> None:
+    r = predict(night, checkpoint, out=tmp_path / "night.csv")
+    codes = assert_outputs_agree(r)
+    truth = np.array(DESIGN)
+    assert r.n_epochs == len(DESIGN) and (codes == truth).mean() > 0.9  # chance: 0.2
+    # a synthetic store records no crop and the night no lights: the period is the recording
+    p = r.statistics.period
+    assert (p.source, p.start_s, p.end_s) == ("recording", 0.0, len(DESIGN) * 30.0)
+    assert r.summary["TIB_min"] == len(DESIGN) / 2
+    ref = yasa_on(codes)
+    assert r.summary["TST_min"] == ref["TST"] and r.summary["SE_pct"] == pytest.approx(ref["SE"], abs=1e-3)
+    assert json.loads(r.summary_json.read_text())["period"]["start_clock"] == "2024-03-01T22:15:00"
+
+
+def test_the_crop_of_the_training_store_is_applied_to_the_predicted_night(
+    crop_checkpoint: Path, night: Path, tmp_path: Path
+) -> None:
+    from physioex.preprocess.crop import crop_window
+
+    r = predict(night, crop_checkpoint, out=tmp_path / "night.csv")
+    codes = assert_outputs_agree(r)
+    start, stop = crop_window(codes, "sleep", minutes=5.0)  # anchored on predicted sleep
+    p = r.statistics.period
+    assert (p.source, p.start_epoch, p.stop_epoch) == ("crop", start, stop)
+    assert start > 0 and stop < len(DESIGN)  # the designed night has 10 min of wake at both ends
+    ref = yasa_on(codes[start:stop])
+    assert r.summary["TIB_min"] == ref["TIB"] == (stop - start) / 2 < len(DESIGN) / 2
+    assert r.summary["SOL_min"] == ref["SOL"] and r.summary["WASO_min"] == ref["WASO"]
+    _, others = edf_stages(r.edf, r.n_epochs)
+    assert others == {}  # a crop is not lights-off/on: no Lights annotations
+
+
+def test_lights_annotations_and_options_set_the_period(
+    crop_checkpoint: Path, night: Path, tmp_path: Path
+) -> None:
+    import edfio
+
+    scoring = tmp_path / "night-scoring.edf"
+    edfio.Edf(
+        [],
+        starttime=START.time(),
+        recording=edfio.Recording(startdate=START.date()),
+        annotations=[
+            edfio.EdfAnnotation(300, None, "Lights off"),
+            edfio.EdfAnnotation(3300, None, "Lights on"),
+        ],
+    ).write(scoring)
+    r = predict(night, crop_checkpoint, out=tmp_path / "a.csv", annotations=scoring)
+    p = r.statistics.period
+    assert (p.source, p.start_s, p.end_s) == ("lights", 300.0, 3300.0)  # lights win over the crop
+    assert r.summary["TIB_min"] == 50.0
+    codes = assert_outputs_agree(r)
+    assert r.summary["TST_min"] == yasa_on(codes[10:110])["TST"]
+    _, others = edf_stages(r.edf, r.n_epochs)
+    assert others == {"Lights off": 300.0, "Lights on": 3300.0}
+    # an option wins over its annotation (a clock time; the other end still comes from the file)
+    r = predict(night, crop_checkpoint, out=tmp_path / "b.csv", annotations=scoring, lights_off="22:25")
+    assert (r.statistics.period.start_s, r.statistics.period.end_s) == (600.0, 3300.0)
+    assert r.summary["TIB_min"] == 45.0
+    # the PSG's own EDF+ annotations count too; a missing end is the recording's
+    x, _ = synthetic_night(np.random.default_rng(3), 24, 1)
+    own = write_edf(
+        tmp_path / "own.edf", {"EEG Fpz-Cz": x[:, 0].reshape(-1)}, 100.0, [(90, None, "Lights off")]
+    )
+    r = predict(own, crop_checkpoint, out=tmp_path / "own-hypnogram.csv")
+    assert (r.statistics.period.source, r.statistics.period.start_s, r.statistics.period.end_s) == (
+        "lights",
+        90.0,
+        720.0,
+    )
+    assert (
+        "Lights off annotation in" in r.statistics.period.detail and "own.edf" in r.statistics.period.detail
+    )
+    with pytest.raises(
+        InputError,
+        match="--lights-off 23:10, --lights-on 23:00: lights-on .2700 s. is not after lights-off .3300 s",
+    ):
+        predict(night, crop_checkpoint, out=tmp_path / "c.csv", lights_off="23:10", lights_on="23:00")
+    with pytest.raises(InputError, match="--annotations .*missing.edf: does not exist"):
+        predict(night, crop_checkpoint, out=tmp_path / "c.csv", annotations=tmp_path / "missing.edf")
+    assert not (tmp_path / "c.csv").exists()
+
+
+def test_predict_real_sleepedf_night(sleepedf_mirror: Path, checkpoint: Path, tmp_path: Path) -> None:
+    """SC4001 runs 22 h; over lights-off..on (here the scored night's crop, 00:13:30-07:14) time in bed is
+    those 7 h, not the file."""
+    psg = sleepedf_mirror / "sleep-cassette" / "SC4001E0-PSG.edf"
+    r = predict(psg, checkpoint, out=tmp_path / "sc4001.csv", lights_off="00:13:30", lights_on="07:14")
+    assert r.n_epochs == 2650  # the whole recording is scored
+    codes = assert_outputs_agree(r)
+    p = r.statistics.period
+    assert (p.source, p.start_s, p.end_s) == ("lights", 28830.0, 54060.0)
+    assert p.to_dict()["start_clock"] == "1989-04-25T00:13:30"
+    assert r.summary["TIB_min"] == 420.5
+    ref = yasa_on(codes[961:1802])
+    assert r.summary["TST_min"] == ref["TST"] and r.summary["SE_pct"] == pytest.approx(ref["SE"], abs=1e-3)
+    _, others = edf_stages(r.edf, r.n_epochs)
+    assert others == {"Lights off": 28830.0, "Lights on": 54060.0}
 
 
 def test_resampled_psg_with_other_channel_names(checkpoint: Path, tmp_path: Path) -> None:
@@ -113,6 +288,12 @@ def test_bad_psg_and_channel_map(checkpoint: Path, tmp_path: Path) -> None:
     }
     with pytest.raises(ValueError, match="must look like"):
         parse_channel_map(["Fpz"])
+    with pytest.raises(InputError, match="--summary-out .*h.csv: is also the CSV hypnogram path"):
+        predict(bad, checkpoint, out=tmp_path / "h.csv", summary_out=tmp_path / "h.csv")
+    with pytest.raises(
+        InputError, match="--summary-out: .*broken.edf: this output would overwrite the input"
+    ):
+        predict(bad, checkpoint, out=tmp_path / "h.csv", summary_out=bad)
 
 
 def test_cli_predict_prints_summary(checkpoint: Path, tmp_path: Path) -> None:
@@ -136,10 +317,28 @@ def test_cli_predict_prints_summary(checkpoint: Path, tmp_path: Path) -> None:
         ],
     )
     assert r.exit_code == 0, r.output
-    assert "10 epochs scored (5.0 min)" in r.output and "sleep efficiency" in r.output
+    lines = r.output.splitlines()
+    assert lines[0] == "10 epochs scored (5.0 min)"
+    assert lines[1].startswith("period: recording 0-300 s (22:15:00-22:20:00), whole recording")
+    assert "time in bed 5.0 min" in r.output and "REM latency (from sleep onset)" in r.output
+    saved = json.loads((tmp_path / "h.json").read_text())
+    assert f"total sleep time {saved['statistics']['TST_min']:.1f} min" in r.output
     assert (tmp_path / "h.csv").is_file() and (tmp_path / "h.edf").is_file()
     r = CliRunner().invoke(app, ["predict", str(psg), "--checkpoint", str(checkpoint)])
     assert r.exit_code == 2 and "lacks channel" in r.output
+    proc = run_physioex(
+        "predict",
+        psg,
+        "--checkpoint",
+        checkpoint,
+        "--channel-map",
+        "EEG Fpz-Cz=Fpz",
+        "--lights-off",
+        "23:61",
+        cwd=tmp_path,
+    )
+    assert_one_error(proc, 2, "--lights-off '23:61': not a clock time; use HH:MM or HH:MM:SS")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv", "h.edf", "h.json", "night.edf"]
 
 
 def _epochs(signals: np.ndarray) -> np.ndarray:
@@ -169,7 +368,13 @@ def test_predict_feeds_the_model_what_its_band_passed_store_holds(tmp_path: Path
         "demo", raw=tmp_path / "raw", out=store, bandpass=(0.3, 35.0), crop="none", progress=False
     )
     assert rep.ok
-    tiny = {"max_epochs": 1, "seq_len": 5, "batch_size": 4, "num_workers": 0, "limit_train_batches": 2}
+    tiny: dict[str, Any] = {
+        "max_epochs": 1,
+        "seq_len": 5,
+        "batch_size": 4,
+        "num_workers": 0,
+        "limit_train_batches": 2,
+    }
     train(store, model="chambon2018", out=tmp_path / "m", params=None, progress=False, **tiny)
     ckpt = tmp_path / "m" / "fold-0" / "best.ckpt"
     loaded = load_checkpoint(ckpt)

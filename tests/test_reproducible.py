@@ -147,8 +147,7 @@ def test_resume_in_a_moved_folder_restores_the_best_score(clones: tuple[Path, Pa
     shutil.copytree(clones[0] / MODELS / "fold-0", moved)
     ckpt = torch.load(moved / "last.ckpt", map_location="cpu", weights_only=True)
     callback = FolderCheckpoint(
-        dirpath=moved, filename="best", monitor="val_f1", mode="max", save_last=True,
-        enable_version_counter=False,
+        dirpath=moved, filename="best", monitor="val_f1", mode="max", enable_version_counter=False,
     )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "The dirpath has changed ..." would fail here
@@ -156,9 +155,11 @@ def test_resume_in_a_moved_folder_restores_the_best_score(clones: tuple[Path, Pa
     saved = ckpt["callbacks"][callback.state_key]["best_model_score"]
     assert callback.best_model_score is not None and torch.equal(callback.best_model_score, saved)
     assert callback.best_model_path == str(moved / "best.ckpt")
-    assert callback.last_model_path == str(moved / "last.ckpt")
     assert list(callback.best_k_models) == [str(moved / "best.ckpt")]
     assert callback.state_dict()["best_k_models"] == {"best.ckpt": saved}
+    latest = FolderCheckpoint(dirpath=moved, filename="last", save_top_k=1, enable_version_counter=False)
+    latest.load_state_dict(ckpt["callbacks"][latest.state_key])
+    assert latest.best_model_path == str(moved / "last.ckpt")
 
 
 def test_state_of_a_plain_model_checkpoint_still_restores(tmp_path: Path) -> None:
@@ -197,7 +198,7 @@ def test_resume_continues_in_a_moved_folder(
     assert not [w for w in caught if "dirpath has changed" in str(w.message)]
     assert report.folds[0].passes == 3
     last = moved / MODELS / "fold-0" / "last.ckpt"
-    assert torch.load(last, map_location="cpu", weights_only=True)["epoch"] == 3
+    assert torch.load(last, map_location="cpu", weights_only=True)["epoch"] == 2  # the third pass (0-based)
     assert str(moved).encode() not in last.read_bytes()
 
 

@@ -69,6 +69,42 @@ def test_train_sampler_is_seeded_varies_per_pass_and_stays_inside_recordings() -
     assert all(r in first_two for r in recs[: last_of_group + 1])
 
 
+def _offsets(sampler: TrainWindowSampler, passes: int) -> list[int]:
+    """Start of the first window of every recording in each of ``passes`` passes (its sequence skip)."""
+    out = []
+    for epoch in range(passes):
+        sampler.set_epoch(epoch)
+        _, per_rec = sampler.plan()
+        for keys in per_rec.values():
+            starts = [k[1] for k in keys]
+            assert np.all(np.diff(starts) == sampler.seq_len)  # the others follow every L epochs
+            out.append(starts[0])
+    return out
+
+
+def test_max_skip_bounds_the_random_start_offset() -> None:
+    """TinySleepNet skips 0-4 epochs at the start of a night's sequences, whatever the slack."""
+    lengths, L = [200, 157, 96, 45], 10  # slack of 6..10 epochs beyond 4
+    offsets = _offsets(TrainWindowSampler(lengths, L, seed=1, max_skip=4), 50)
+    assert set(offsets) <= set(range(5)) and len(set(offsets)) >= 4
+    wide = _offsets(TrainWindowSampler(lengths, L, seed=1), 50)  # default L - 1
+    assert max(wide) > 4 and set(wide) <= set(range(L))
+    assert set(_offsets(TrainWindowSampler(lengths, L, seed=1, max_skip=4, shuffle=False), 3)) == {0}
+
+
+def test_without_augmentation_training_windows_are_fixed(store: Path) -> None:
+    dm = SleepDataModule(str(store), fold=0, seq_len=6, batch_size=4, num_workers=0, augment=False)
+    dm.setup()
+    sampler = dm.train_sampler()
+    assert set(_offsets(sampler, 2)) == {0}
+    passes = []
+    for epoch in (0, 1):
+        sampler.set_epoch(epoch)
+        passes.append(_train_keys(sampler))
+    assert sorted(passes[0]) == sorted(passes[1]) and all(k[2] == 0 for k in passes[0])  # no shift
+    assert passes[0] != passes[1]  # the order is still shuffled
+
+
 def test_windows_are_slices_of_the_normalised_recording(store: Path) -> None:
     dm = SleepDataModule(str(store), fold=0, seq_len=6, batch_size=4, num_workers=0, augment=False)
     dm.setup()

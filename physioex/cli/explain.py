@@ -76,9 +76,21 @@ def explain(
     check_epochs: Annotated[
         int, typer.Option(help="Epochs used for the faithfulness checks of the run (>= 1).")
     ] = 32,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Seed of gradient-shap's draws and of the randomised models (same seed, same files)."
+        ),
+    ] = 0,
     metrics: Annotated[
         Path | None,
         typer.Option(help="Also write the faithfulness numbers to this JSON file (e.g. a DVC metrics file)."),
+    ] = None,
+    timings: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the run's wall-clock time to this JSON file (outside --out, which holds no timings)."
+        ),
     ] = None,
     progress: Progress = True,
 ) -> None:
@@ -94,10 +106,13 @@ def explain(
 
     Band importance: probability drop when delta, theta, alpha, sigma, beta or gamma is removed.
 
-    Faithfulness: completeness of integrated gradients, and a random-weight model must give other maps.
+    Faithfulness: completeness (convergence delta) of integrated gradients, deeplift and gradient-shap,
+    and model randomisation: re-initialising the model's layers (from the head down, and one at a time)
+    must change the maps more than a weight-free control explains.
 
     Writes attributions.zarr, CSV tables, PNG plots, faithfulness.json and index.html to --out
-    (which may not be, hold or lie inside --store or --checkpoint).
+    (which may not be, hold or lie inside --store or --checkpoint); the same inputs, options and seed
+    give byte-identical files.
     """
 
     from physioex.errors import InputError
@@ -125,8 +140,10 @@ def explain(
         output=output.value,
         config=MethodConfig(n_steps=n_steps),
         check_epochs=check_epochs,
+        seed=seed,
         progress=progress,
         metrics=metrics,
+        timings=timings,
     )
     typer.echo(report.summary())
     for rec, err in report.failures.items():

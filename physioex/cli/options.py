@@ -160,6 +160,17 @@ InferenceBatchSize = Annotated[
     ),
 ]
 
+Stride = Annotated[
+    int | None,
+    typer.Option(
+        help="Epochs between the starts of the model's windows of L epochs, 1 to L (test, predict). "
+        "Default: L, non-overlapping windows. Smaller strides score every epoch where its window holds "
+        "at least L - STRIDE past epochs (a unidirectional LSTM such as TinySleepNet's sees no epoch "
+        "before its window), at about L / STRIDE times the cost.",
+        show_default=False,
+    ),
+]
+
 CHECKPOINT_HELP = "Trained model written by `physioex train`"
 Checkpoint = Annotated[Path, typer.Option(help=f"{CHECKPOINT_HELP}: a .ckpt file.", show_default=False)]
 CheckpointOrFolder = Annotated[

@@ -99,8 +99,8 @@ def train(
     timings: Annotated[
         Path | None,
         typer.Option(
-            help="Also write the wall-clock seconds per fold to this JSON file (outside --out: the "
-            "files there are versioned and the same on every run; docs/reproducibility.md)."
+            help="Write the run's wall-clock time to this JSON file (outside --out, which holds no "
+            "timings): seconds per fold and in all (docs/reproducibility.md)."
         ),
     ] = None,
 ) -> None:

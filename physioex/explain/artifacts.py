@@ -20,10 +20,13 @@ CHUNK_EPOCHS = 64
 """Epochs per chunk: few files (DVC hashes each one) while a single epoch still reads quickly."""
 
 
-def check_outputs(out: Path, metrics: str | Path | None, inputs: list[str | Path]) -> None:
+def check_outputs(
+    out: Path, metrics: str | Path | None, inputs: list[str | Path], timings: str | Path | None = None
+) -> None:
     """Refuse (``InputError``) an output folder or metrics file that is, holds or lies inside an input
     (store, checkpoint), a metrics path that is a folder, and an existing ``out`` that is a file or a
-    non-empty folder other than a previous explain run (``out`` is replaced as a whole)."""
+    non-empty folder other than a previous explain run (``out`` is replaced as a whole). The timings
+    file must also lie outside ``out``: the folder is versioned and must not hold timings."""
     from physioex.train import checks
 
     checks.output_dir(out, "--out")
@@ -36,6 +39,15 @@ def check_outputs(out: Path, metrics: str | Path | None, inputs: list[str | Path
     if metrics is not None:
         checks.output_file(metrics, "--metrics")
         checks.not_an_input(metrics, "--metrics", inputs)
+    if timings is not None:
+        checks.output_file(timings, "--timings")
+        checks.not_an_input(timings, "--timings", [*inputs, metrics])
+        resolved, folder = Path(timings).resolve(), out.resolve()
+        if resolved == folder or folder in resolved.parents:
+            raise InputError(
+                f"--timings {timings}: lies inside the output folder {out}, whose files must be the same "
+                "for the same run; put the timings file outside it"
+            )
 
 
 def open_output_store(root: Path, attrs: dict[str, Any]) -> Any:

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from physioex.explain.bands import BAND_NAMES, band_drop, band_shapley
-from physioex.explain.methods import MethodConfig, attribute
+from physioex.explain.methods import AttributionFn, MethodConfig, attribute
 from physioex.inference.windows import scoring_windows
 
 Split = tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]
@@ -167,7 +167,7 @@ def explain_recording(
     seq_len: int,
     sampling_rate: float,
     *,
-    method: str = "integrated-gradients",
+    method: str | AttributionFn = "integrated-gradients",
     target: str = "predicted",
     output: str = "probability",
     config: MethodConfig | None = None,
@@ -183,7 +183,9 @@ def explain_recording(
     ``signals``/``baseline`` are the normalised model inputs ``(epochs, channels, samples)``;
     ``labels`` int ``(epochs,)`` (negative = unscored). ``target`` is ``"predicted"`` (argmax of the
     model) or ``"true"`` (the scored stage; unscored epochs are then left unexplained); ``targets``
-    overrides both with given stages (-1 = skip). ``bands=None`` skips band importance.
+    overrides both with given stages (-1 = skip). ``bands=None`` skips band importance. ``method``
+    is a name of :data:`physioex.explain.methods.METHODS` or an ``AttributionFn``; each epoch's index
+    in the recording is its key (gradient-shap draws the same noise for it whatever the batch).
     """
     config = config or MethodConfig()
     if target not in ("predicted", "true"):
@@ -256,7 +258,7 @@ def _explain_rows(
     module: OwnEpochModel,
     res: RecordingExplanation,
     batch: _Batch,
-    method: str,
+    method: str | AttributionFn,
     config: MethodConfig,
     sampling_rate: float,
     bands: tuple[str, ...] | None,
@@ -265,7 +267,8 @@ def _explain_rows(
     """Attributions, scores and band importance for the selected epochs of one batch of windows."""
     sel, x, base, win, pos, tgt = batch.sel, batch.x, batch.base, batch.win, batch.pos, batch.tgt
     rows = torch.arange(x.shape[0])
-    attr, delta = attribute(method, module, x, base, tgt, (win, pos), sampling_rate, config)
+    keys = torch.as_tensor(sel)
+    attr, delta = attribute(method, module, x, base, tgt, (win, pos), sampling_rate, config, keys)
     res.attributions[sel] = attr.detach().numpy()
     res.targets[sel] = tgt.numpy().astype(np.int8)
     if delta is not None:

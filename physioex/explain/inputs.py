@@ -44,6 +44,7 @@ def resolve_inputs(
     out: str | Path | None,
     metrics: str | Path | None,
     storage_options: dict[str, Any] | None,
+    timings: str | Path | None = None,
 ) -> ExplainInputs:
     """Load the checkpoint, open the store, check they fit, choose the recordings and the output folder.
 
@@ -58,7 +59,7 @@ def resolve_inputs(
 
     location = checks.input_store(store)
     if out is not None:  # the default folder depends on the checkpoint's fold: checked once it is known
-        check_outputs(Path(out), metrics, [location, checkpoint])
+        check_outputs(Path(out), metrics, [location, checkpoint], timings)
     ckpt = load_checkpoint(checkpoint)
     # check=False: each recording is checked before its first read, so a damaged one is reported in
     # run.json while the others are explained
@@ -74,5 +75,5 @@ def resolve_inputs(
     refuse_seen_subjects(ckpt.meta, st, recs, checkpoint, store)
     if out is None:
         out = default_out(fold)
-        check_outputs(out, metrics, [location, checkpoint])
+        check_outputs(out, metrics, [location, checkpoint], timings)
     return ExplainInputs(ckpt, st, location, channel_index, fold, recs, Path(out))

@@ -16,13 +16,14 @@ from torch import Tensor, nn
 
 from physioex.choices import Baseline, Method
 from physioex.explain.bands import BAND_NAMES, remove_bands
+from physioex.explain.gradient_shap import gradient_shap
 
 METHODS: dict[str, str] = {
     Method.INTEGRATED_GRADIENTS.value: "path integral of gradients from the baseline to the signal; "
     "complete (attributions add up to the score change); the reference method",
     Method.DEEPLIFT.value: "fast one-pass approximation of Integrated Gradients via reference differences",
     Method.GRADIENT_SHAP.value: "Integrated Gradients averaged over random baselines and noise "
-    "(SHAP expectation)",
+    "(SHAP expectation; each epoch against its own baseline, seeded)",
     Method.SALIENCY.value: "absolute gradient: where a tiny change of the signal would change the score most",
     Method.OCCLUSION.value: "score drop when a short time window of one channel is replaced by the baseline",
 }
@@ -47,6 +48,8 @@ class MethodConfig:
     """GradientShap random baselines per epoch."""
     shap_stdev: float = 0.1
     """GradientShap noise added to the input (normalised units)."""
+    seed: int = 0
+    """GradientShap draws: epoch ``n`` uses a generator seeded from ``(seed, n)`` (no global state)."""
     perturbations_per_eval: int = 8
     """Occlusion windows evaluated per forward pass."""
 
@@ -71,8 +74,17 @@ def make_baseline(
     raise ValueError(f"unknown baseline {kind!r}; choose from {', '.join(BASELINES)}")
 
 
+AttributionFn = Callable[
+    [nn.Module, Tensor, Tensor, Tensor, tuple[Tensor, ...], float, MethodConfig, Tensor],
+    tuple[Tensor, Tensor | None],
+]
+"""A method given as a function: ``(module, x, baselines, target, forward_args, sampling_rate, config,
+keys) -> (attributions (N, C, S), delta (N,) or None)``, called exactly like the named methods (used to
+check the checks themselves with explainers whose behaviour is known)."""
+
+
 def attribute(
-    method: str,
+    method: str | AttributionFn,
     module: nn.Module,
     x: Tensor,
     baselines: Tensor,
@@ -80,15 +92,34 @@ def attribute(
     forward_args: tuple[Tensor, ...],
     sampling_rate: float,
     config: MethodConfig = MethodConfig(),
+    keys: Tensor | None = None,
 ) -> tuple[Tensor, Tensor | None]:
     """Attributions ``(N, C, S)`` of ``module(x, *forward_args)[n, target[n]]`` and the convergence delta.
 
     The delta ``(N,)`` (sum of attributions minus the score change from baseline to input) is
     returned for the methods that define one (integrated-gradients, deeplift, gradient-shap),
-    else ``None``.
+    else ``None``. ``keys (N,)`` identify the epochs (their index in the recording) and seed
+    gradient-shap's draws per epoch (default ``0..N-1``). ``method`` may also be an
+    :data:`AttributionFn`.
     """
-    from captum.attr import DeepLift, GradientShap, IntegratedGradients, Occlusion, Saliency
+    from captum.attr import DeepLift, IntegratedGradients, Occlusion, Saliency
 
+    keys = keys if keys is not None else torch.arange(x.shape[0])
+    if callable(method):
+        return method(module, x, baselines, target, forward_args, sampling_rate, config, keys)
+    if method == "gradient-shap":
+        return gradient_shap(
+            module,
+            x,
+            baselines,
+            target,
+            forward_args,
+            keys,
+            n_samples=config.shap_samples,
+            stdev=config.shap_stdev,
+            seed=config.seed,
+            internal_batch_size=config.internal_batch_size,
+        )
     explained = {"target": target, "additional_forward_args": forward_args}
     if method == "saliency":
         return Saliency(module).attribute(x, abs=True, **explained), None
@@ -112,16 +143,11 @@ def attribute(
             {"n_steps": config.n_steps, "internal_batch_size": config.internal_batch_size},
         ),
         "deeplift": (DeepLift, {}),
-        "gradient-shap": (GradientShap, {"n_samples": config.shap_samples, "stdevs": config.shap_stdev}),
     }
     if method in with_delta:
         explainer, tuning = with_delta[method]
-        if method == "gradient-shap":
-            torch.manual_seed(0)
         attr, delta = explainer(module).attribute(
             x, baselines=baselines, return_convergence_delta=True, **explained, **tuning
         )
-        if method == "gradient-shap":  # one delta per (input, sample): report the mean per epoch
-            delta = delta.view(x.shape[0], -1).mean(dim=1)
         return attr, delta
     raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,18 @@ if TYPE_CHECKING:
 
 FAITHFULNESS_FILE = "faithfulness.json"
 INDEX_FILE = "index.html"
+RANDOMISATION_FILE = "randomisation.csv"
+RANDOMISATION_COLUMNS = (
+    "step",
+    "mode",
+    "layer",
+    "n_layers_randomised",
+    "n_epochs",
+    "spearman_abs_mean",
+    "spearman_abs_median",
+    "spearman_signed_mean",
+    "partial_given_control_mean",
+)
 
 
 def json_safe(obj: Any) -> Any:
@@ -43,7 +56,7 @@ def write_outputs(
 
     ``faithfulness`` must already be JSON-safe (``json_safe``); ``sampling_rate`` in Hz.
     """
-    from physioex.explain.plots import plot_examples, plot_heatmap, plot_time
+    from physioex.explain.plots import plot_examples, plot_heatmap, plot_randomisation, plot_time
     from physioex.explain.report import write_index
 
     summary, examples, failures = explained.summary, explained.examples, explained.failures
@@ -72,7 +85,29 @@ def write_outputs(
         out / "channel_importance.png",
     )
     plot_time(summary.table("time"), EPOCH_SECONDS, out / "time_importance.png")
+    randomisation = faithfulness["randomisation"]
+    write_randomisation_table(out / RANDOMISATION_FILE, randomisation)
+    plot_randomisation(
+        randomisation["steps"], randomisation["spearman_trained_vs_control"], out / "randomisation.png"
+    )
     (out / FAITHFULNESS_FILE).write_text(json.dumps(faithfulness, indent=2) + "\n")
     run = json_safe({**params, "failures": failures})
     (out / RUN_FILE).write_text(json.dumps(run, indent=2) + "\n")
     write_index(out, params, faithfulness, failures)
+
+
+def write_randomisation_table(path: Path, randomisation: dict[str, Any]) -> None:
+    """One row per randomisation step (layer, mode, rank correlations), then the control's row."""
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(RANDOMISATION_COLUMNS)
+        for row in randomisation["steps"]:
+            w.writerow([_cell(row[c]) for c in RANDOMISATION_COLUMNS])
+        control = randomisation["spearman_trained_vs_control"]
+        w.writerow(["", "control", "|input - baseline|", 0, "", _cell(control), "", "", ""])
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "nan"
+    return f"{v:.6g}" if isinstance(v, float) else str(v)

@@ -23,7 +23,7 @@ def check_parameters(
     max_epochs: int | None,
     config: MethodConfig,
     check_epochs: int,
-    randomisation_threshold: float,
+    seed: int,
     epochs_per_batch: int,
 ) -> None:
     """Refuse (``ExplainError`` naming the option) any parameter ``explain`` cannot run with."""
@@ -57,7 +57,7 @@ def check_parameters(
     check(checks.integer, check_epochs, "--check-epochs", 1)
     check(checks.integer, epochs_per_batch, "explain(epochs_per_batch=...)", 1)
     check(checks.number, config.occlusion_window_s, "MethodConfig.occlusion_window_s", 0.0, exclusive=True)
-    check(checks.number, randomisation_threshold, "explain(randomisation_threshold=...)", -1.0, maximum=1.0)
+    check(checks.integer, seed, "--seed", 0)
 
 
 @dataclass(frozen=True)

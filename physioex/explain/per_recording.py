@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from physioex.explain.attribute import RecordingExplanation
     from physioex.explain.inputs import ExplainInputs
     from physioex.explain.parameters import ExplainSettings
+    from physioex.explain.randomisation import RandomisedModels
     from physioex.inference.checkpoint import LoadedModel
     from physioex.inference.normalise import Normaliser
 
@@ -49,22 +50,22 @@ def explain_recordings(
     samples: list[np.ndarray],
     write: Callable[[str, RecordingExplanation, np.ndarray, dict[str, Any]], None],
     progress: Callable[[int], Any],
+    randomised_models: RandomisedModels,
 ) -> Explained:
     """Explain the first ``counts[i]`` epochs of each chosen recording; ``write`` stores each result.
 
-    ``samples[i]``: epoch indices of recording ``i`` used for the model-randomisation (and IG) checks.
+    ``samples[i]``: epoch indices of recording ``i`` used for the model-randomisation (and IG) checks,
+    run with ``randomised_models`` (built from the checkpoint's model).
     """
     from physioex.explain.bands import BAND_NAMES
-    from physioex.explain.faithfulness import randomised_copy
 
     ckpt, st = inputs.checkpoint, inputs.store
-    random_model = randomised_copy(ckpt.model)
     done = Explained(StageSummary(ckpt.channels, ckpt.samples_per_epoch, ckpt.sampling_rate, BAND_NAMES))
     for rec, n, sample in zip(inputs.recordings, counts, samples, strict=True):
         try:
             uv = np.ascontiguousarray(st.signals(rec, 0, n)[:, inputs.channel_index], dtype=np.float32)
             labels = st.labels(rec)[:n].astype(np.int64)
-            res = explain_one(ckpt, random_model, uv, labels, sample, done.checks, progress, settings)
+            res = explain_one(ckpt, randomised_models, uv, labels, sample, done.checks, progress, settings)
         except PhysioexError as exc:  # damaged data of one recording must not stop the others; bugs do
             log.error("explain: recording %s failed: %s", rec, exc)
             done.failures[rec] = str(exc)
@@ -79,7 +80,7 @@ def explain_recordings(
 
 def explain_one(
     ckpt: LoadedModel,
-    random_model: Any,
+    random_models: RandomisedModels,
     uv: np.ndarray,
     labels: np.ndarray,
     sample: np.ndarray,
@@ -89,14 +90,14 @@ def explain_one(
 ) -> RecordingExplanation:
     """Explain one recording ``uv (epochs, channels, samples)``; add its faithfulness checks on ``sample``.
 
-    The randomised model (and, for methods other than integrated-gradients, an IG completeness run)
-    is applied to the ``sample`` epochs with the trained model's targets.
+    The randomised models (and, for methods other than integrated-gradients, an IG completeness run)
+    are applied to the ``sample`` epochs with the trained model's targets.
     """
     import torch
 
     from physioex.explain.attribute import explain_recording
-    from physioex.explain.faithfulness import rank_correlation
     from physioex.explain.methods import make_baseline
+    from physioex.explain.randomisation import control_map
 
     norm = recording_normaliser(ckpt, uv)
     x = torch.from_numpy(norm.apply(uv))
@@ -127,8 +128,12 @@ def explain_one(
     if sample.size == 0:
         return res
     kw = {"bands": None, "only": sample, "targets": res.targets.astype(np.int64), **common}
-    rnd = explain_recording(random_model, x, base, labels, method=method, **kw)
-    checks.rho.append(rank_correlation(res.attributions[sample], rnd.attributions[sample]))
+
+    def attributions_of(model: Any) -> np.ndarray:
+        return explain_recording(model, x, base, labels, method=method, **kw).attributions[sample]
+
+    control = control_map(method, x.numpy()[sample], base.numpy()[sample])
+    random_models.check(res.attributions[sample], attributions_of, control, checks.randomisation)
     if method != "integrated-gradients":
         ig = explain_recording(ckpt.model, x, base, labels, method="integrated-gradients", **kw)
         checks.ig.append(np.stack([ig.delta[sample], (ig.score - ig.own_baseline_score)[sample]]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -138,6 +138,34 @@ def plot_time(table: np.ndarray, epoch_seconds: float, path: Path) -> None:
     ax.set_ylabel("mean |attribution|")
     ax.set_title("Where in the epoch the evidence lies, per explained stage", fontsize=9)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def plot_randomisation(steps: list[dict[str, Any]], control: float | None, path: Path) -> None:
+    """Rank correlation of |attributions| (trained vs randomised) per step, cascading and independent,
+    with the trained maps' correlation with the weight-free control as a dashed line."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4), sharey=True)
+    for ax, mode in zip(axes, ("cascading", "independent"), strict=True):
+        rows = [r for r in steps if r["mode"] == mode]
+        pos = np.arange(len(rows))
+
+        def values(key: str, rows: list[dict[str, Any]] = rows) -> np.ndarray:
+            return np.array([np.nan if r[key] is None else r[key] for r in rows], dtype=float)
+
+        ax.plot(pos, values("spearman_abs_mean"), marker="o", label="Spearman |attr|, trained vs random")
+        ax.plot(pos, values("partial_given_control_mean"), marker="s", label="partial, given the control")
+        if control is not None:
+            ax.axhline(control, color="grey", ls="--", lw=1, label="trained vs control")
+        ax.set_xticks(pos, [r["layer"] for r in rows], rotation=30, ha="right", fontsize=7)
+        ax.set_title(
+            f"{mode} randomisation" + (" (from the head down)" if mode == "cascading" else ""), fontsize=9
+        )
+        ax.set_ylim(-0.2, 1.05)
+    axes[0].set_ylabel("rank correlation")
+    axes[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -75,14 +75,19 @@ class LoadedModel:
                 f"{self.channels}, {self.samples_per_epoch} samples), got shape {tuple(x.shape)}"
             )
 
-    def predict_logits(self, x_norm: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+    def predict_logits(
+        self, x_norm: np.ndarray, batch_size: int | None = None, stride: int | None = None
+    ) -> np.ndarray:
         """Logits ``(epochs, 5)`` of a normalised night, every epoch scored exactly once
-        (``physioex.inference.scoring.whole_night_logits``); ``batch_size`` in windows."""
-        return whole_night_logits(self.model, x_norm, self.seq_len, batch_size)
+        (``physioex.inference.scoring.whole_night_logits``); ``batch_size`` in windows, ``stride``
+        in epochs between window starts (default L)."""
+        return whole_night_logits(self.model, x_norm, self.seq_len, batch_size, stride)
 
-    def predict_proba(self, signals_uV: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+    def predict_proba(
+        self, signals_uV: np.ndarray, batch_size: int | None = None, stride: int | None = None
+    ) -> np.ndarray:
         """Stage probabilities ``(epochs, 5)`` (W, N1, N2, N3, REM) of a whole night in uV."""
-        return softmax(self.predict_logits(self.normalise(signals_uV), batch_size=batch_size))
+        return softmax(self.predict_logits(self.normalise(signals_uV), batch_size=batch_size, stride=stride))
 
     def check_channels(self, available: list[str], where: str) -> list[int]:
         """Indices of the model's channels in ``available``; ``CheckpointError`` naming the missing ones."""

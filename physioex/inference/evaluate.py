@@ -103,9 +103,13 @@ class ScoredNight:
     y_pred: np.ndarray
 
 
-def score_night(fm: FoldModel, st: Any, rec: str, batch_size: int | None) -> ScoredNight:
-    """Predict every epoch of test night ``rec`` of store ``st`` exactly once."""
-    proba = fm.loaded.predict_proba(st.signals(rec)[:, fm.channel_index], batch_size=batch_size)
+def score_night(
+    fm: FoldModel, st: Any, rec: str, batch_size: int | None, stride: int | None = None
+) -> ScoredNight:
+    """Predict every epoch of test night ``rec`` of store ``st`` exactly once (windows ``stride``
+    epochs apart, default L: ``physioex.inference.windows``)."""
+    signals = st.signals(rec)[:, fm.channel_index]
+    proba = fm.loaded.predict_proba(signals, batch_size=batch_size, stride=stride)
     return ScoredNight(
         rec, st.subject_of(rec), fm.fold, st.labels(rec).astype(np.int64), proba.argmax(axis=1)
     )

@@ -1,15 +1,20 @@
-"""Write a scored night as CSV (one row per 30-s epoch) and as EDF+ annotations; summarise it."""
+"""Write a scored night as CSV (one row per 30-s epoch) and as EDF+ annotations, and its sleep statistics
+as JSON (``physioex.inference.sleep_statistics``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from physioex import EPOCH_SECONDS, STAGES
 from physioex.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    from physioex.inference.sleep_period import SleepPeriod
+    from physioex.inference.sleep_statistics import SleepStatistics
 
 EDF_STAGE_TEXT = {
     "W": "Sleep stage W",
@@ -21,8 +26,18 @@ EDF_STAGE_TEXT = {
 """EDF+ annotation text per stage (AASM names; Sleep-EDF's R&K files use 1-4 and R)."""
 
 
-def hypnogram_table(proba: np.ndarray, epoch_seconds: float = EPOCH_SECONDS, onset_s: float = 0.0) -> Any:
-    """pandas DataFrame: onset_s, duration_s, stage, p_W..p_REM for probabilities ``(epochs, 5)``."""
+EDF_LIGHTS_TEXT = ("Lights off", "Lights on")
+"""EDF+ annotation texts of the sleep period's ends (written when it is lights-off..lights-on)."""
+
+
+def hypnogram_table(
+    proba: np.ndarray,
+    epoch_seconds: float = EPOCH_SECONDS,
+    onset_s: float = 0.0,
+    period: SleepPeriod | None = None,
+) -> Any:
+    """pandas DataFrame: onset_s, duration_s, stage, p_W..p_REM for probabilities ``(epochs, 5)``, and
+    ``in_period`` (1 for the epochs of ``period`` the sleep statistics count, 0 outside; all 1 without)."""
     import pandas as pd
 
     n = proba.shape[0]
@@ -35,6 +50,11 @@ def hypnogram_table(proba: np.ndarray, epoch_seconds: float = EPOCH_SECONDS, ons
     )
     for k, s in enumerate(STAGES):
         df[f"p_{s}"] = np.round(proba[:, k].astype(np.float64), 5)
+    inside = np.ones(n, dtype=np.int8)
+    if period is not None:
+        inside[:] = 0
+        inside[period.start_epoch : period.stop_epoch] = 1
+    df["in_period"] = inside
     return df
 
 
@@ -65,10 +85,12 @@ def write_edf_annotations(
     start: dt.datetime | None = None,
     epoch_seconds: float = EPOCH_SECONDS,
     onset_s: float = 0.0,
+    lights: tuple[float, float] | None = None,
 ) -> Path:
     """Write an annotation-only EDF+ file (``Sleep stage W|N1|N2|N3|R``, merged runs) atomically.
 
-    ``start`` is the PSG's start date and time, so viewers align the hypnogram with the signals.
+    ``start`` is the PSG's start date and time, so viewers align the hypnogram with the signals;
+    ``lights`` (lights-off, lights-on in seconds from it) adds ``Lights off``/``Lights on`` annotations.
     """
     import edfio
 
@@ -76,6 +98,10 @@ def write_edf_annotations(
         edfio.EdfAnnotation(onset_s + onset, duration, EDF_STAGE_TEXT[s])
         for onset, duration, s in stage_runs(stages, epoch_seconds)
     ]
+    if lights is not None:
+        annotations += [
+            edfio.EdfAnnotation(t, None, text) for t, text in zip(lights, EDF_LIGHTS_TEXT, strict=True)
+        ]
     kwargs: dict[str, Any] = {}
     if start is not None:
         kwargs["starttime"] = start.time().replace(microsecond=0)
@@ -87,26 +113,12 @@ def write_edf_annotations(
     return path
 
 
-def sleep_summary(stages: list[str], epoch_seconds: float = EPOCH_SECONDS) -> dict[str, float]:
-    """Time in bed, total sleep time, sleep efficiency, latency, WASO and minutes per stage.
+def write_statistics_json(statistics: SleepStatistics, path: Path, **extra: Any) -> Path:
+    """Write ``statistics.to_dict()`` (plus ``extra`` keys) as JSON atomically; NaN is written as null."""
+    import json
 
-    Time in bed is the whole scored recording; sleep efficiency = TST / TIB (0..1); sleep onset
-    latency = minutes to the first non-W epoch; WASO = wake minutes between first and last sleep.
-    """
-    arr = np.array(stages)
-    minutes = epoch_seconds / 60.0
-    sleep = arr != "W"
-    tib = len(arr) * minutes
-    tst = float(sleep.sum()) * minutes
-    out: dict[str, float] = {"time_in_bed_min": tib, "total_sleep_time_min": tst}
-    out["sleep_efficiency"] = round(tst / tib, 4) if tib else 0.0
-    idx = np.flatnonzero(sleep)
-    if idx.size:
-        out["sleep_onset_latency_min"] = float(idx[0]) * minutes
-        out["waso_min"] = float((~sleep[idx[0] : idx[-1] + 1]).sum()) * minutes
-    else:
-        out["sleep_onset_latency_min"] = float("nan")
-        out["waso_min"] = 0.0
-    for s in STAGES:
-        out[f"{s}_min"] = float((arr == s).sum()) * minutes
-    return out
+    from physioex.io.atomic import write_text_atomic
+
+    path = Path(path)
+    write_text_atomic(path, json.dumps({**extra, **statistics.to_dict()}, indent=2, allow_nan=False) + "\n")
+    return path

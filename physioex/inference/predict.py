@@ -1,5 +1,5 @@
 """Inputs and outputs of ``physioex predict``: the channel map, the PSG read as at training, the
-output paths (never an input).
+output paths (never an input), and the sleep period its statistics are computed over.
 
 Channels are picked by the names the model was trained on (``channel_map`` maps them onto another
 lab's names) and read with preprocessing's own code (``physioex.preprocess.signals``) under the
@@ -20,6 +20,7 @@ from physioex.inference.errors import CheckpointError
 from physioex.train import checks
 
 if TYPE_CHECKING:
+    from physioex.inference.sleep_period import SleepPeriod
     from physioex.preprocess.params import PreprocessParams
 
 
@@ -104,28 +105,102 @@ def check_channel_map(channel_map: dict[str, str], model_channels: list[str], ch
             )
 
 
-def check_outputs(psg: Path, checkpoint: Path, out: Path | None, edf_out: Path | None) -> tuple[Path, Path]:
-    """The CSV and EDF+ paths ``predict`` will write, refused (``InputError``) if one is an input
-    (the PSG or the checkpoint), a folder, or both are the same file."""
-    csv_path, edf_default = default_outputs(psg, out)
+def check_outputs(
+    psg: Path,
+    checkpoint: Path,
+    out: Path | None,
+    edf_out: Path | None,
+    summary_out: Path | None = None,
+    inputs: tuple[Path, ...] = (),
+) -> tuple[Path, Path, Path]:
+    """The CSV, EDF+ and JSON statistics paths ``predict`` will write, refused (``InputError``) if one
+    is an input (the PSG, the checkpoint, ``inputs``), a folder, or two are the same file."""
+    csv_path, edf_default, json_default = default_outputs(psg, out)
     edf_path = Path(edf_out) if edf_out is not None else edf_default
+    json_path = Path(summary_out) if summary_out is not None else json_default
     csv_where = "--out" if out is not None else "--out (default)"
     edf_where = (
         "--edf-out" if edf_out is not None else f"--edf-out (default: the --out path {csv_path} with .edf)"
     )
-    checks.output_file(csv_path, csv_where)
-    checks.output_file(edf_path, edf_where)
-    checks.not_an_input(csv_path, csv_where, [psg, checkpoint])
-    checks.not_an_input(edf_path, edf_where, [psg, checkpoint])
+    json_where = (
+        "--summary-out"
+        if summary_out is not None
+        else f"--summary-out (default: the --out path {csv_path} with .json)"
+    )
+    for path, where in ((csv_path, csv_where), (edf_path, edf_where), (json_path, json_where)):
+        checks.output_file(path, where)
+        checks.not_an_input(path, where, [psg, checkpoint, *inputs])
     if checks.same_path(csv_path, edf_path):
         raise InputError(
             f"{edf_where} {edf_path}: is also the CSV hypnogram path; "
             "give --out a .csv name or another --edf-out"
         )
-    return csv_path, edf_path
+    for other, what in ((csv_path, "the CSV hypnogram"), (edf_path, "the EDF+ hypnogram")):
+        if checks.same_path(json_path, other):
+            raise InputError(f"{json_where} {json_path}: is also {what} path; give another --summary-out")
+    return csv_path, edf_path, json_path
 
 
-def default_outputs(psg: Path, out: Path | None) -> tuple[Path, Path]:
-    """CSV path (``<psg stem>-hypnogram.csv`` in the current folder unless ``out``) and its EDF+ sibling."""
+def default_outputs(psg: Path, out: Path | None) -> tuple[Path, Path, Path]:
+    """CSV path (``<psg stem>-hypnogram.csv`` in the current folder unless ``out``), its EDF+ and
+    JSON (sleep statistics) siblings."""
     csv = Path(out) if out is not None else Path(f"{Path(psg).stem}-hypnogram.csv")
-    return csv, csv.with_suffix(".edf")
+    return csv, csv.with_suffix(".edf"), csv.with_suffix(".json")
+
+
+def check_annotations(annotations: str | Path | None) -> Path | None:
+    """``--annotations`` if it is an existing file (``None`` stays ``None``)."""
+    if annotations is None:
+        return None
+    path = Path(annotations)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise InputError(f"--annotations {path}: {what}; give the EDF+ hypnogram/annotation file of the PSG")
+    return path
+
+
+def annotated_lights(
+    psg: Path, annotations: Path | None, start: dt.datetime | None
+) -> tuple[tuple[float | None, float | None], str]:
+    """(lights-off, lights-on) seconds from ``start`` annotated in ``annotations`` (each end it gives
+    wins) or else in the PSG itself (EDF+), and the file(s) they came from."""
+    from physioex.inference.sleep_period import read_lights
+
+    ends: list[float | None] = list(read_lights(psg, start))
+    sources: list[Path | None] = [psg if t is not None else None for t in ends]
+    if annotations is not None:
+        for i, t in enumerate(read_lights(annotations, start)):
+            if t is not None:
+                ends[i], sources[i] = t, annotations
+    files = list(dict.fromkeys(str(p) for p in sources if p is not None))
+    return (ends[0], ends[1]), " and ".join(files)
+
+
+def prediction_period(
+    stages: np.ndarray,
+    *,
+    start: dt.datetime | None,
+    lights_off: str | float | None,
+    lights_on: str | float | None,
+    lights: tuple[float | None, float | None],
+    lights_file: str,
+    preprocessing: dict[str, object] | None,
+) -> SleepPeriod:
+    """The sleep period of a predicted night (codes ``(epochs,)``): lights (options, then annotations),
+    else the training store's crop (``preprocessing['crop']``) applied to the predicted hypnogram, else
+    the whole recording (docs/sleep-statistics.md)."""
+    from physioex.inference.sleep_period import choose_period
+
+    crop = minutes = None
+    if preprocessing is not None and preprocessing.get("crop") is not None:
+        crop, minutes = str(preprocessing["crop"]), preprocessing.get("crop_minutes", 30.0)
+    return choose_period(
+        stages,
+        recording_start=start,
+        lights_off=lights_off,
+        lights_on=lights_on,
+        annotated=lights,
+        annotations_file=lights_file,
+        crop=crop,
+        crop_minutes=float(minutes) if isinstance(minutes, int | float) else 30.0,
+    )

@@ -30,15 +30,23 @@ class EvaluationReport:
 
 @dataclass(frozen=True)
 class PredictionReport:
-    """What ``predict`` scored and wrote: the CSV and EDF+ hypnograms and the sleep summary."""
+    """What ``predict`` scored and wrote: the CSV and EDF+ hypnograms and the sleep statistics."""
 
     psg: Path
     checkpoint: Path
     csv: Path
     edf: Path
     n_epochs: int
-    summary: dict[str, float]
-    """``physioex.inference.hypnogram_io.sleep_summary``: minutes per stage, TST, efficiency, ..."""
+    statistics: Any
+    """A ``physioex.inference.sleep_statistics.SleepStatistics``: AASM statistics over the sleep period
+    (typed ``Any`` so that importing this module, as ``physioex test`` does, never imports them)."""
+    summary_json: Path
+
+    @property
+    def summary(self) -> dict[str, float]:
+        """The statistics' values (minutes, %, counts; ``sleep_statistics.UNITS``)."""
+        values: dict[str, float] = self.statistics.values
+        return values
 
 
 def evaluate(
@@ -48,6 +56,7 @@ def evaluate(
     fold: str | int | None = None,
     out: Path | None = None,
     batch_size: int | None = None,
+    stride: int | None = None,
     plots: bool = True,
     storage_options: dict[str, Any] | None = None,
     progress: bool = True,
@@ -67,6 +76,10 @@ def evaluate(
         hold or lie inside the store or a checkpoint.
     batch_size : int, optional
         Windows per inference batch; default ``physioex.inference.scoring.default_batch_size``.
+    stride : int, optional
+        Epochs between window starts, 1 to the model's L (default L: non-overlapping windows);
+        smaller strides score each epoch with more past context (``physioex.inference.windows``).
+        Recorded in ``metrics.json`` (``stride``, ``seq_len``).
     plots : bool
         Draw ``confusion_matrix.png`` and ``hypnograms/<recording>.png``.
     storage_options : dict, optional
@@ -84,6 +97,7 @@ def evaluate(
 
     from physioex.inference import evaluate as ev
     from physioex.inference.plots import plot_confusion, plot_hypnograms
+    from physioex.inference.scoring import resolve_stride
     from physioex.store import open_store
 
     batch_size = checks.optional_batch_size(batch_size, "--batch-size")
@@ -99,12 +113,13 @@ def evaluate(
     if not st.recordings:
         raise InputError(f"--store {store}: holds no recordings; run `physioex preprocess` first")
     models = [ev.fold_model(path, st, store, fold) for path in paths]  # every check before any write
+    strides = [resolve_stride(stride, fm.loaded.seq_len, str(p)) for fm, p in zip(models, paths, strict=True)]
     out.mkdir(parents=True, exist_ok=True)
     nights: list[ev.ScoredNight] = []
     files: list[Path] = []
-    for fm in models:
+    for fm, fm_stride in zip(models, strides, strict=True):
         for rec in tqdm(fm.recordings, desc=f"test fold {fm.fold}", unit="night", disable=not progress):
-            night = ev.score_night(fm, st, rec, batch_size)
+            night = ev.score_night(fm, st, rec, batch_size, fm_stride)
             nights.append(night)
             if plots:
                 files.append(
@@ -117,6 +132,9 @@ def evaluate(
                 )
     rows = [ev.per_recording_row(n) for n in nights]
     metrics = ev.metrics_report(nights, rows, paths, models[0].loaded.meta.model)
+    lengths = [fm.loaded.seq_len for fm in models]  # one value per checkpoint when they differ
+    metrics["seq_len"] = lengths[0] if len(set(lengths)) == 1 else lengths
+    metrics["stride"] = strides[0] if len(set(strides)) == 1 else strides
     files += ev.write_tables(out, nights, rows)
     if plots:
         files.append(
@@ -138,6 +156,11 @@ def predict(
     edf_out: Path | None = None,
     channel_map: dict[str, str] | None = None,
     batch_size: int | None = None,
+    summary_out: Path | None = None,
+    lights_off: str | float | None = None,
+    lights_on: str | float | None = None,
+    annotations: str | Path | None = None,
+    stride: int | None = None,
 ) -> PredictionReport:
     """Stage the whole night in ``psg`` with ``checkpoint``; write CSV + EDF+ hypnograms.
 
@@ -155,31 +178,71 @@ def predict(
         ``{model channel: PSG channel}`` for another lab's labels.
     batch_size : int, optional
         Windows per inference batch.
+    summary_out : Path, optional
+        JSON sleep statistics (default: the CSV path with ``.json``).
+    lights_off, lights_on : str or float, optional
+        The sleep period's ends: ``23:10``/``23:10:30`` (on the recording's start date, the next day
+        if earlier than its start) or seconds from the recording start; each wins over annotations.
+    annotations : str or Path, optional
+        The PSG's EDF+ hypnogram/annotation file: its ``Lights off``/``Lights on`` set the period
+        (as do the PSG's own EDF+ annotations).
+    stride : int, optional
+        Epochs between window starts, 1 to the model's L (default L: non-overlapping windows);
+        recorded in the JSON statistics (``stride``, ``seq_len``).
 
     Returns
     -------
     PredictionReport
-        Paths written, epochs scored and the sleep summary.
+        Paths written, epochs scored and the sleep statistics over the sleep period: lights-off..on
+        when known, else the training store's crop applied to the predicted hypnogram, else the
+        whole recording (docs/sleep-statistics.md).
     """
+    from functools import partial
+
+    import numpy as np
+
+    from physioex.inference import predict as pr
     from physioex.inference.checkpoint import load_checkpoint
     from physioex.inference.hypnogram_io import (
         hypnogram_table,
-        sleep_summary,
         write_csv,
         write_edf_annotations,
+        write_statistics_json,
     )
-    from physioex.inference.predict import check_channel_map, check_outputs, check_psg, read_psg_epochs
+    from physioex.inference.scoring import resolve_stride
+    from physioex.inference.sleep_statistics import sleep_statistics
 
-    psg = check_psg(psg)
+    psg = pr.check_psg(psg)
     checkpoint = Path(checkpoint)
     batch_size = checks.optional_batch_size(batch_size, "--batch-size")
-    csv_path, edf_path = check_outputs(psg, checkpoint, out, edf_out)
+    annotations = pr.check_annotations(annotations)
+    extra_inputs = (annotations,) if annotations is not None else ()
+    csv_path, edf_path, json_path = pr.check_outputs(psg, checkpoint, out, edf_out, summary_out, extra_inputs)
     loaded = load_checkpoint(checkpoint)
-    check_channel_map(channel_map or {}, loaded.channels, checkpoint)
-    x, start = read_psg_epochs(psg, loaded.channels, loaded.meta.preprocess_params(), channel_map)
-    proba = loaded.predict_proba(x, batch_size=batch_size)
-    table = hypnogram_table(proba)
+    stride = resolve_stride(stride, loaded.seq_len, str(checkpoint))
+    pr.check_channel_map(channel_map or {}, loaded.channels, checkpoint)
+    x, start = pr.read_psg_epochs(psg, loaded.channels, loaded.meta.preprocess_params(), channel_map)
+    lights, lights_file = pr.annotated_lights(psg, annotations, start)
+    period_of = partial(
+        pr.prediction_period,
+        start=start,
+        lights_off=lights_off,
+        lights_on=lights_on,
+        lights=lights,
+        lights_file=lights_file,
+        preprocessing=loaded.meta.preprocessing,
+    )
+    period_of(np.zeros(x.shape[0], np.int8))  # bad --lights-off/--lights-on fail before scoring
+    proba = loaded.predict_proba(x, batch_size=batch_size, stride=stride)
+    codes = proba.argmax(axis=1).astype(np.int8)
+    period = period_of(codes)
+    statistics = sleep_statistics(codes, period=period)
+    table = hypnogram_table(proba, period=period)
     write_csv(table, csv_path)
     stages = table["stage"].tolist()
-    write_edf_annotations(stages, edf_path, start=start)
-    return PredictionReport(psg, checkpoint, csv_path, edf_path, len(stages), sleep_summary(stages))
+    ends = (period.start_s, period.end_s) if period.source == "lights" else None
+    write_edf_annotations(stages, edf_path, start=start, lights=ends)
+    write_statistics_json(
+        statistics, json_path, psg=str(psg), checkpoint=str(checkpoint), seq_len=loaded.seq_len, stride=stride
+    )
+    return PredictionReport(psg, checkpoint, csv_path, edf_path, len(stages), statistics, json_path)

@@ -1,4 +1,5 @@
-"""Batched whole-night scoring: logits of every epoch of a normalised recording, each epoch once."""
+"""Batched whole-night scoring: logits of every epoch of a normalised recording, each epoch once
+(from the window ``scoring_windows`` assigns it, non-overlapping or with a stride)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from physioex.errors import InputError
 from physioex.inference.windows import scoring_windows
 
 CPU_EPOCHS_PER_BATCH = 48
@@ -19,9 +21,45 @@ def default_batch_size(seq_len: int, device: torch.device) -> int:
     return max(1, CPU_EPOCHS_PER_BATCH // seq_len) if device.type == "cpu" else 64
 
 
+def resolve_stride(stride: object, seq_len: int, model: str) -> int:
+    """``--stride`` checked against a model's window length L: epochs between window starts.
+
+    Parameters
+    ----------
+    stride : object
+        The option's value; None means L (non-overlapping windows).
+    seq_len : int
+        L of the model (its checkpoint's ``seq_len``).
+    model : str
+        The checkpoint, named in the error.
+
+    Returns
+    -------
+    int
+        S with ``1 <= S <= L``.
+
+    Raises
+    ------
+    InputError
+        ``stride`` is not an integer from 1 to L.
+    """
+    if stride is None:
+        return int(seq_len)
+    if isinstance(stride, bool) or not isinstance(stride, int | np.integer) or not 1 <= stride <= seq_len:
+        raise InputError(
+            f"--stride {stride}: must be a whole number of epochs from 1 to the L={seq_len} of checkpoint "
+            f"{model}; give 1 (most past context) up to {seq_len} (non-overlapping windows, the default)"
+        )
+    return int(stride)
+
+
 @torch.no_grad()
 def whole_night_logits(
-    model: nn.Module, x_norm: np.ndarray, seq_len: int, batch_size: int | None = None
+    model: nn.Module,
+    x_norm: np.ndarray,
+    seq_len: int,
+    batch_size: int | None = None,
+    stride: int | None = None,
 ) -> np.ndarray:
     """Logits ``(epochs, 5)`` of a normalised night ``(epochs, channels, samples)``.
 
@@ -35,6 +73,9 @@ def whole_night_logits(
         L; windows follow ``scoring_windows`` (a night shorter than L is one window of its length).
     batch_size : int, optional
         Windows per forward pass; default ``default_batch_size``.
+    stride : int, optional
+        Epochs between window starts (``scoring_windows``); default L. S < L scores each epoch
+        where its window holds at least L - S past epochs, with about L / S times the forward passes.
 
     Returns
     -------
@@ -43,7 +84,7 @@ def whole_night_logits(
     """
     n = x_norm.shape[0]
     device = next(model.parameters()).device
-    windows = scoring_windows(n, seq_len)
+    windows = scoring_windows(n, seq_len, stride)
     batch_size = batch_size or default_batch_size(seq_len, device)
     out = np.empty((n, 5), dtype=np.float32)
     xt = torch.from_numpy(np.ascontiguousarray(x_norm, dtype=np.float32))

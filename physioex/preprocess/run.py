@@ -39,7 +39,7 @@ from physioex.preprocess.errors import PreprocessError
 from physioex.preprocess.params import PreprocessParams
 from physioex.sources.base import Recording, recording_id_problem
 from physioex.store import writer
-from physioex.store.folds import default_n_folds, make_folds, sort_subjects
+from physioex.store.folds import store_folds
 from physioex.store.schema import RootAttrs, index_entry
 
 
@@ -207,10 +207,7 @@ def _finish(
 ) -> int:
     """Write ``folds.csv`` and the root attributes (index last); returns the number of folds."""
     channels = params.resolved_channels(fmt)
-    subjects = sort_subjects(v["subject"] for v in index.values())
-    k = folds if folds is not None else default_n_folds(dataset, len(subjects))
-    k = min(k, len(subjects)) if len(subjects) >= 3 else 0  # failed recordings may have removed subjects
-    fold_list = make_folds(subjects, k, seed) if k >= 2 else []
+    fold_list = store_folds((v["subject"] for v in index.values()), folds, dataset, seed)
     writer.write_folds_csv(dest, fold_list)
     root = RootAttrs(
         dataset=dataset,
@@ -334,6 +331,7 @@ def preprocess_recordings(
     params = params or PreprocessParams()
     raw, out = Path(raw), Path(out)
     fmt = _check_inputs(recordings, raw, out, params, jobs, folds)
+    store_folds({r.subject for r in recordings}, folds, dataset, seed)  # an empty fold: before any work
     phash = params.hash(fmt)
     report = PreprocessReport(store=out)
     valid: list[Recording] = []

@@ -1,8 +1,9 @@
 """LightningDataModule streaming L-epoch windows of one fold of a Zarr epoch store.
 
-Training windows never cross a recording boundary, get a new seeded start offset and signal
-shift every pass; validation/test windows cover every epoch exactly once. Normalisation is
-fitted on the fold's TRAIN recordings only.
+Training windows never cross a recording boundary; with ``augment`` they get a new seeded start
+offset (at most ``max_skip`` epochs) and signal shift every pass, without it they are the same
+windows every pass (offset 0, no shift; only their order is shuffled). Validation/test windows
+cover every epoch exactly once. Normalisation is fitted on the fold's TRAIN recordings only.
 """
 
 from __future__ import annotations
@@ -141,7 +142,8 @@ class SleepDataModule(pl.LightningDataModule):
         )
 
     def train_sampler(self) -> TrainWindowSampler:
-        """Seeded window order of the training recordings (new offsets and shifts every pass)."""
+        """Seeded window order of the training recordings: new offsets (``0 .. max_skip`` epochs) and
+        shifts every pass with ``augment``, fixed windows in a new order without."""
         max_shift = int(self.max_shift_fraction * self.samples_per_epoch) if self.augment else 0
         return TrainWindowSampler(
             self.n_epochs["train"],

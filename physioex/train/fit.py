@@ -137,9 +137,11 @@ def train_fold(
         monitor="val_f1",
         mode="max",
         save_top_k=1,
-        save_last=True,
         enable_version_counter=False,
     )
+    # last.ckpt after EVERY pass, for --resume: Lightning's own save_last only rewrites it on passes
+    # that also improved best.ckpt, so a resumed run would repeat the passes since the last gain.
+    latest = FolderCheckpoint(dirpath=fold_dir, filename="last", save_top_k=1, enable_version_counter=False)
     logger = DVCLiveLogger(
         dir=str(fold_dir / "dvclive"), save_dvc_exp=False, dvcyaml=False, resume=ckpt_path is not None
     )
@@ -148,7 +150,7 @@ def train_fold(
     trainer = pl.Trainer(
         max_epochs=cfg.max_epochs,
         gradient_clip_val=cfg.grad_clip or None,
-        callbacks=[checkpoint, EarlyStopping(monitor="val_f1", mode="max", patience=cfg.patience)],
+        callbacks=[checkpoint, latest, EarlyStopping(monitor="val_f1", mode="max", patience=cfg.patience)],
         logger=logger,
         default_root_dir=str(fold_dir),
         limit_train_batches=cfg.limit_train_batches,

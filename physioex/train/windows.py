@@ -38,6 +38,12 @@ class TrainWindowSampler:
     """Seeded training order: a new random start offset (sequence skip) and signal shift per
     recording every pass, windows shuffled within groups of ``group_size`` recordings.
 
+    The offset of a recording's first window is drawn in ``0 .. min(max_skip, slack)`` epochs
+    (TinySleepNet skips 0-4 epochs: ``max_skip=4``; ``slack`` = epochs left over by its
+    ``train_windows_per_recording`` windows), the others follow every L epochs. ``max_skip=0`` (what
+    the data module passes when augmentation is off) or ``shuffle=False`` gives offset 0: the same
+    windows every pass (their order still changes with ``shuffle``). ``max_skip=None`` means L - 1.
+
     Grouping keeps each DataLoader worker's recording cache small: a worker loads a recording
     once per pass instead of once per window. Call ``set_epoch`` (Lightning does) for a new draw;
     ``WorkerBatchSampler`` turns ``plan()`` into batches (and shards them across DDP ranks).
@@ -76,8 +82,8 @@ class TrainWindowSampler:
         per_rec: dict[int, list[WindowKey]] = {}
         for r in order:
             n, c = self.n_epochs[r], self.counts[r]
-            slack = n - c * self.seq_len
-            offset = int(rng.integers(0, slack + 1)) if self.shuffle else 0
+            skip = min(self.max_skip, n - c * self.seq_len) if self.shuffle else 0
+            offset = int(rng.integers(0, skip + 1)) if skip > 0 else 0
             shift = int(rng.integers(-self.max_shift, self.max_shift + 1)) if self.max_shift else 0
             per_rec[r] = [(r, offset + k * self.seq_len, shift, 0) for k in range(c)]
         return order, per_rec
