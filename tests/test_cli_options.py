@@ -64,6 +64,7 @@ MEANINGS = {
     "--batch-size": "Windows (sequences of L epochs) per batch",
     "--checkpoint": "Trained model written by `physioex train`",
     "--stride": "Epochs between the starts of the model's windows",
+    "--seed": "Seed of this command's random draws",
 }
 """Every option name used by more than one command, with the one meaning its help starts with there."""
 
@@ -146,7 +147,7 @@ def test_renamed_options_say_what_they_are() -> None:
     table = _options()
     assert set(table["--max-epochs"]) == {"train"}  # passes over the training data
     assert set(table["--epoch-limit"]) == {"explain"}  # the first N epochs of each night
-    assert set(table["--seed"]) == {"train"}
+    assert set(table["--seed"]) == {"train", "explain"}  # each its own draws; data seeds are named
     assert set(table["--demo-seed"]) == {"download"}
     assert set(table["--fold-seed"]) == {"preprocess"}
     assert set(table["--n-folds"]) == {"preprocess"}

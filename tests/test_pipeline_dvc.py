@@ -123,6 +123,9 @@ def test_repro_status_push_pull_and_experiment(
     run(["dvc", "repro", "--force", "--downstream", "train@0"], clone, env)
     metrics_file = "data/evaluation/demo/metrics.json"
     assert (clone / metrics_file).read_text() == (project / metrics_file).read_text()
+    # ... and byte-identical versioned outputs in another folder: checkpoints, DVCLive files,
+    # evaluation and explanations hash as before, so dvc.lock (and git) see no change.
+    assert run(["git", "status", "--porcelain"], clone, env).strip() == ""
 
     run(["dvc", "exp", "run", "-S", "train.model=tinysleepnet", "-n", "tiny-tsn"], project, env)
     assert "tiny-tsn" in run(["dvc", "exp", "list"], project, env)

@@ -79,7 +79,8 @@ def explain(
     seed: Annotated[
         int,
         typer.Option(
-            help="Seed of gradient-shap's draws and of the randomised models (same seed, same files)."
+            help="Seed of this command's random draws: gradient-shap's baselines and the randomised models "
+            "(same seed, same files)."
         ),
     ] = 0,
     metrics: Annotated[

@@ -18,7 +18,7 @@ from physioex.cli.options import (
     choice_option,
 )
 from physioex.errors import InputError
-from physioex.sources import DATASETS, folds_help
+from physioex.sources import DATASETS, fold_seeds_help, folds_help
 
 
 def _bandpass(text: str | None) -> tuple[float, float] | None:
@@ -94,7 +94,13 @@ def preprocess(
             "none below 3 subjects)."
         ),
     ] = None,
-    fold_seed: Annotated[int, typer.Option(help="Seed of the subject-to-fold assignment.")] = 0,
+    fold_seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of the subject-to-fold assignment (a subject's fold depends only on its id and "
+            f"this seed). Default: {fold_seeds_help()}."
+        ),
+    ] = None,
     compression: Annotated[
         Compression, choice_option(Compression, "Chunk compression.")
     ] = Compression.BLOSC_ZSTD,

@@ -85,7 +85,13 @@ def train(
         bool | None, typer.Option("--augment/--no-augment", help="Signal shift and random sequence start.")
     ] = None,
     num_workers: Annotated[int | None, typer.Option(help="Data-loading worker processes.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Training seed (same seed, same run).")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of this command's random draws: weights, window order, augmentation "
+            "(same seed, same run)."
+        ),
+    ] = None,
     accelerator: Annotated[str, typer.Option(help="Lightning accelerator: cpu, gpu, mps, auto.")] = "cpu",
     devices: Annotated[str, typer.Option(help="Lightning devices: 1, 4, 'auto', '0,1'.")] = "1",
     num_nodes: Annotated[int, typer.Option(help="Machines for multi-node DDP.")] = 1,

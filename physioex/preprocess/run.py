@@ -314,21 +314,25 @@ def preprocess_recordings(
     listing: dict[str, str] | None = None,
     jobs: int = 1,
     folds: int | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     progress: bool = True,
     prune: bool = False,
 ) -> PreprocessReport:
     """Preprocess ``recordings`` (files relative to ``raw``) into the store ``out``.
 
     ``listing`` (relative path -> sha256, from the verified download) avoids re-hashing sources.
-    ``folds``: number of subject-wise folds (None = preset for ``dataset``); ``seed`` seeds them.
+    ``folds``: number of subject-wise folds (None = preset for ``dataset``); ``seed`` seeds them
+    (None = the dataset's ``DatasetSpec.fold_seed``).
     ``prune``: remove stored recordings outside this selection and, when the parameters changed,
     accept the new store without the recordings that failed. Bad parameters raise ``InputError``
     before any work; a busy store raises ``OutputLockedError``; per-recording failures are reported.
     """
     from tqdm.auto import tqdm
 
+    from physioex.sources import default_fold_seed
+
     params = params or PreprocessParams()
+    seed = default_fold_seed(dataset) if seed is None else seed
     raw, out = Path(raw), Path(out)
     fmt = _check_inputs(recordings, raw, out, params, jobs, folds)
     store_folds({r.subject for r in recordings}, folds, dataset, seed)  # an empty fold: before any work
@@ -450,7 +454,7 @@ def preprocess(
     jobs: int = 1,
     subjects: list[int] | None = None,
     folds: int | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     progress: bool = True,
     prune: bool = False,
     **options: Any,

@@ -97,6 +97,18 @@ def default_folds(name: str) -> int:
     return spec.folds if spec is not None else DEFAULT_FOLDS
 
 
+def default_fold_seed(name: str) -> int:
+    """Default ``--fold-seed`` of dataset ``name`` (``DatasetSpec.fold_seed``; 0 if unknown)."""
+    spec = _BY_NAME.get(name)
+    return spec.fold_seed if spec is not None else 0
+
+
+def fold_seeds_help() -> str:
+    """Default fold seeds, for ``preprocess --fold-seed`` help: ``0`` and the datasets that differ."""
+    other = ", ".join(f"{spec.name}: {spec.fold_seed}" for spec in SPECS if spec.fold_seed)
+    return f"0 ({other})" if other else "0"
+
+
 def legacy_names() -> dict[str, dict[str | None, str]]:
     """Original PhysioEx ``--dataset`` -> ``--version`` -> dataset name (version None: not needed)."""
     names: dict[str, dict[str | None, str]] = {}
@@ -189,8 +201,10 @@ __all__ = [
     "channels_help",
     "dataset_help",
     "default_channels",
+    "default_fold_seed",
     "default_folds",
     "find_legacy",
+    "fold_seeds_help",
     "folds_help",
     "get_source",
     "get_spec",

@@ -106,6 +106,9 @@ class DatasetSpec:
     """Default channels in store order (``physioex preprocess --channels``)."""
     folds: int = DEFAULT_FOLDS
     """Default number of subject-wise folds (``--n-folds``), capped at the number of subjects."""
+    fold_seed: int = 0
+    """Default ``--fold-seed``. A subject's fold depends only on its id and this seed, so a dataset
+    with very few subjects (the 3-record Dreem demo) may need a seed that tests someone in every fold."""
     subjects: tuple[int, ...] | None = None
     """Subject ids of this subset (Sleep-EDF-20: 0-19); None: every subject the listing holds."""
     folder: str = ""
