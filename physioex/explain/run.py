@@ -69,11 +69,16 @@ class ExplainReport:
         comp, rnd = self.faithfulness["completeness"], self.faithfulness["randomisation"]
         lines = [
             f"explained {self.epochs_explained} epochs in {self.seconds:.1f} s -> {self.index_html}",
-            f"completeness: median relative delta {comp.get('median_relative_delta')}, "
-            f"randomisation: partial rank correlation {rnd['verdict'].get('partial_mean')} "
-            f"(passed: {rnd.get('passed')})",
+            f"completeness: median relative delta {_g(comp.get('median_relative_delta'))}; "
+            f"randomisation: partial rank correlation {_g(rnd['verdict'].get('partial_mean'))} "
+            f"beyond the control ({'passed' if rnd.get('passed') else 'FAILED'})",
         ]
         return "\n".join(lines + [f"warning: {w}" for w in self.faithfulness.get("warnings", [])])
+
+
+def _g(value: object) -> str:
+    """A number in 3 significant digits for the terminal ("n/a" when the check did not run)."""
+    return f"{value:.3g}" if isinstance(value, int | float) else "n/a"
 
 
 def explain(
