@@ -61,6 +61,16 @@ def test_registry_names_and_unknown_dataset() -> None:
         "sleepedf-st",
         "dodh",
         "dodo",
+        "hmc",
+        "demo-hmc",
+        "shhs",
+        "mesa",
+        "mros",
+        "cfs",
+        "chat",
+        "demo-nsrr",
+        "edf-folder",
+        "demo-folder",
     }
     for name in DATASETS:
         assert get_source(name).name == name

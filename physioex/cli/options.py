@@ -133,7 +133,9 @@ Progress = Annotated[bool, typer.Option(help="Show a progress bar (--no-progress
 Channels = Annotated[
     str | None,
     typer.Option(
-        help="Channel names to use, comma-separated, in this order, e.g. 'EEG Fpz-Cz,EOG horizontal'. "
+        help="Channel names to use, comma-separated, in this order, e.g. 'EEG Fpz-Cz,EOG horizontal'; "
+        "preprocess also takes canonical names and alternatives, e.g. 'C4-M1|C3-M2,EOG-L' "
+        "(docs/channels.md). "
         f"Default: preprocess {channels_help()}; train every channel of the store."
     ),
 ]

@@ -58,6 +58,13 @@ def preprocess(
     ] = None,
     out: PreprocessOut = None,
     channels: Channels = None,
+    channel_aliases: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML file of extra channel aliases, 'NAME: [EDF LABEL, ...]' (docs/channels.md): your "
+            "lab's labels for a canonical name such as C4-M1, or new names. Default: the built-in table only."
+        ),
+    ] = None,
     jobs: Annotated[int, typer.Option(help=f"{JOBS_HELP}: recordings processed in parallel processes.")] = 1,
     crop: Annotated[
         Crop,
@@ -126,6 +133,7 @@ def preprocess(
     listing any recording that failed.
     """
     from physioex.errors import RunError
+    from physioex.preprocess.channel_aliases import load_aliases
     from physioex.preprocess.run import preprocess as run_preprocess
 
     names = channel_names(channels)
@@ -149,6 +157,7 @@ def preprocess(
         allow_upsampling=allow_upsampling,
         compression=compression.value,
         chunk_epochs=chunk_epochs,
+        channel_aliases=load_aliases(channel_aliases) if channel_aliases is not None else None,
     )
     typer.echo(report.summary())
     if not report.ok:

@@ -200,6 +200,9 @@ def _locked_download(
     report.refused = [f"{message} in {remote.describe(source.checksum_file)}" for message in refused]
     report.refused += unsafe_links
 
+    prepare = getattr(source, "prepare", None)  # a source whose pairing is in a file (edf-folder's manifest)
+    if prepare is not None:
+        prepare(remote)
     try:
         selection = _select(source, safe, subjects, nights)
     except PhysioexError:
@@ -372,10 +375,15 @@ def _read_listing(remote: Mirror, source: Source) -> tuple[dict[str, str], list[
             return parse_listing(text, source=remote.describe(name)), []
         except ValueError as exc:
             raise DownloadError(str(exc)) from exc
-    pattern = getattr(source, "listing_from_glob", None)
+    globs = getattr(source, "listing_from_glob", None)  # one pattern, or several (NSRR: EDF and XML)
+    pattern = globs if isinstance(globs, str) or globs is None else " ".join(globs)
     local = remote.local_root()
     if pattern and local is not None:
-        listing, refused = hash_folder(local, pattern)
+        listing, refused = {}, []
+        for glob in [globs] if isinstance(globs, str) else list(globs or ()):
+            found, bad = hash_folder(local, glob)
+            listing.update(found)
+            refused += [message for message in bad if message not in refused]
         if listing:
             return listing, refused
         raise DownloadError(f"mirror folder {local} holds no {name} and no {pattern} files")

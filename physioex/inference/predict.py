@@ -65,11 +65,16 @@ def read_psg_epochs(
         available = edf_labels(psg)
     except PreprocessError as exc:
         raise InputError(f"PSG {psg}: cannot be read as EDF/EDF+ ({exc.reason}); give an EDF file") from None
-    sources = [channel_map.get(c, c) for c in channels]
+    from physioex.preprocess.channel_aliases import AliasTable, store_name
+
+    # a store channel is read as the training store requested it (aliases, alternatives: docs/channels.md)
+    requests = {store_name(r): r for r in params.channels or ()}
+    sources = [channel_map.get(c, requests.get(c, c)) for c in channels]
+    table = AliasTable(params.aliases())
     missing = [
-        f"{c}" + (f" (mapped to {s!r})" if s != c else "")
+        f"{c}" + (f" (mapped to {s!r})" if c in channel_map else "")
         for c, s in zip(channels, sources, strict=True)
-        if s not in available
+        if table.resolve(s, available) is None
     ]
     if missing:
         raise CheckpointError(

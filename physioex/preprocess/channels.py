@@ -1,15 +1,18 @@
 """Up-front channel check: a requested channel that no recording has is a mistyped parameter, not bad data.
 
 Only headers are read (the EDF label fields, the HDF5 dataset names), so checking every recording of a
-dataset costs milliseconds; a file that cannot be read here is left to the per-recording error.
+dataset costs milliseconds; a file that cannot be read here is left to the per-recording error. EDF
+requests are resolved as ``PsgFile`` resolves them (``channel_aliases``: aliases, preference lists,
+re-referencing), so a request any recording can satisfy passes; rates and units are per-recording.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from physioex.errors import InputError
+from physioex.preprocess.channel_aliases import AliasTable
 from physioex.sources.base import Recording
 
 
@@ -40,22 +43,29 @@ def _dreem_signals(path: Path) -> list[str] | None:
         return None
 
 
-def _has(fmt: str, available: list[str], channel: str) -> bool:
+def _has(fmt: str, available: list[str], channel: str, table: AliasTable) -> bool:
     if fmt == "dreem":
         key = channel.strip("/")
         return any(p == key or p.endswith("/" + key) for p in available)
-    return channel in available
+    return table.resolve(channel, available) is not None
 
 
 def _names(fmt: str, available: list[str]) -> list[str]:
     return sorted(p.rsplit("/", 1)[-1] for p in available) if fmt == "dreem" else available
 
 
-def check_channels_exist(recordings: Sequence[Recording], raw: Path, channels: Sequence[str]) -> None:
-    """Raise ``InputError`` naming ``--channels`` when a channel is in none of the readable recordings.
+def check_channels_exist(
+    recordings: Sequence[Recording],
+    raw: Path,
+    channels: Sequence[str],
+    aliases: Mapping[str, Sequence[str]] | None = None,
+) -> None:
+    """Raise ``InputError`` naming ``--channels`` when a channel request is satisfied by none of the
+    readable recordings (``aliases``: the user's extra alias table).
 
     A channel missing from only some recordings is their own (per-recording) failure.
     """
+    table = AliasTable(aliases)
     unseen = list(channels)
     example: tuple[Path, str, list[str]] | None = None
     for rec in recordings:
@@ -68,7 +78,7 @@ def check_channels_exist(recordings: Sequence[Recording], raw: Path, channels: S
         if available is None:
             continue
         example = example or (path, rec.format, available)
-        unseen = [c for c in unseen if not _has(rec.format, available, c)]
+        unseen = [c for c in unseen if not _has(rec.format, available, c, table)]
         if not unseen:
             return
     if example is None:
@@ -77,4 +87,5 @@ def check_channels_exist(recordings: Sequence[Recording], raw: Path, channels: S
     raise InputError(
         f"--channels: {', '.join(map(repr, unseen))} is in none of the {len(recordings)} recordings "
         f"(e.g. {path} has {', '.join(_names(fmt, available))}); check the spelling"
+        + ("" if fmt == "dreem" else ", or name the label in a --channel-aliases file (docs/channels.md)")
     )

@@ -5,11 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from physioex import EPOCH_SECONDS
 from physioex.errors import InputError
+from physioex.preprocess.channel_aliases import (
+    ALIAS_RULES_VERSION,
+    check_aliases,
+    split_request,
+    store_name,
+    uses_resolution,
+)
 from physioex.preprocess.crop import CROPS
 from physioex.sources import FORMATS, default_channels
 from physioex.store import layout
@@ -26,7 +34,9 @@ class PreprocessParams:
     """Everything that changes the stored content of a recording."""
 
     channels: tuple[str, ...] | None = None
-    """Channel names in store order; None = ``DEFAULT_CHANNELS`` of the source format."""
+    """Channel requests in store order; None = ``DEFAULT_CHANNELS`` of the source format. A request is
+    an exact EDF label or a canonical name, or ``A|B`` alternatives in order of preference; its store
+    name is its first alternative (``physioex.preprocess.channel_aliases``, docs/channels.md)."""
     sampling_rate: float = 100.0
     """Store rate, Hz; channels at another rate are resampled with anti-aliasing."""
     crop: str = "auto"
@@ -39,6 +49,18 @@ class PreprocessParams:
     """Accept channels recorded below the store rate (Sleep-EDF's 1 Hz EMG envelope, resp, temp)."""
     chunk_epochs: int = layout.DEFAULT_CHUNK_EPOCHS
     compression: str = layout.DEFAULT_COMPRESSION
+    channel_aliases: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    """A user's extra aliases (``--channel-aliases FILE``, loaded by ``channel_aliases.load_aliases``):
+    ``(name, labels)`` pairs; a mapping is accepted and stored in this form. None: built-in table only."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.channel_aliases, Mapping):
+            pairs = tuple((str(k), tuple(str(v) for v in vs)) for k, vs in self.channel_aliases.items())
+            object.__setattr__(self, "channel_aliases", pairs or None)
+
+    def aliases(self) -> dict[str, tuple[str, ...]] | None:
+        """The user's extra aliases as ``{name: labels}`` (None when there are none)."""
+        return {k: tuple(v) for k, v in self.channel_aliases} if self.channel_aliases else None
 
     def validate(self) -> None:
         """Raise ``InputError`` naming the first bad parameter (by its CLI option) and its value."""
@@ -73,12 +95,21 @@ class PreprocessParams:
                     f"--bandpass {text}: need 0 < LOW < HIGH < {rate / 2:g} Hz (half the sampling rate "
                     f"{rate:g} Hz), e.g. 0.3,35"
                 )
+        if self.channel_aliases is not None:
+            check_aliases(self.aliases(), "--channel-aliases")
         if self.channels is not None:
-            names = [str(c) for c in self.channels]
-            if not names or any(not c.strip() for c in names):
-                raise InputError(f"--channels {','.join(names)!r}: empty channel name")
+            requests = [str(c) for c in self.channels]
+            text = ",".join(requests)
+            if not requests or any(
+                not split_request(c) or any(not a.strip() for a in c.split("|")) for c in requests
+            ):
+                raise InputError(f"--channels {text!r}: empty channel name")
+            names = [store_name(c) for c in requests]
             if len(set(names)) != len(names):
-                raise InputError(f"--channels {','.join(names)!r}: a channel is named twice")
+                raise InputError(
+                    f"--channels {text!r}: a channel is named twice (a store channel is named "
+                    "after the first alternative of its request)"
+                )
             keys: dict[str, str] = {}
             for name in names:
                 try:
@@ -92,11 +123,16 @@ class PreprocessParams:
                 keys[key] = name
 
     def resolved_channels(self, fmt: str) -> list[str]:
+        """Channel requests for source format ``fmt`` (``channels`` or its defaults), as given."""
         if self.channels:
             return list(self.channels)
         if fmt not in DEFAULT_CHANNELS:
             raise InputError(f"no default channels for source format {fmt!r}; pass --channels")
         return list(DEFAULT_CHANNELS[fmt])
+
+    def store_channels(self, fmt: str) -> list[str]:
+        """Store channel names for ``fmt``: each request's first alternative (``C4-M1|C3-M2``: ``C4-M1``)."""
+        return [store_name(c) for c in self.resolved_channels(fmt)]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values, numbers normalised (``crop_minutes=10`` and ``10.0`` hash the same)."""
@@ -107,12 +143,19 @@ class PreprocessParams:
         d["crop_minutes"] = float(self.crop_minutes)
         d["chunk_epochs"] = int(self.chunk_epochs)
         d["allow_upsampling"] = bool(self.allow_upsampling)
+        aliases = self.aliases()
+        if aliases is None:
+            del d["channel_aliases"]  # absent, as before user aliases existed (same hash)
+        else:
+            d["channel_aliases"] = {k: list(v) for k, v in aliases.items()}
         return d
 
     def hash(self, fmt: str) -> str:
         """sha256 of the parameters as applied to ``fmt`` (+ store format version)."""
         d = {**self.to_dict(), "channels": self.resolved_channels(fmt), "format": fmt}
         d["format_version"] = layout.FORMAT_VERSION
+        if fmt != "dreem" and uses_resolution(self.resolved_channels(fmt), self.aliases()):
+            d["channel_rules"] = ALIAS_RULES_VERSION  # the alias table decides what such requests read
         if self.allow_upsampling:  # the upsampling rule changes what an upsampled channel holds
             from physioex.preprocess.signals import UPSAMPLING_RULE
 

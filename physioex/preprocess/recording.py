@@ -1,4 +1,4 @@
-"""Turn one raw recording (Sleep-EDF PSG + hypnogram, or a Dreem H5) into epochs and write it to the store.
+"""Turn one raw recording (an EDF PSG + its scoring, or a Dreem H5) into epochs and write it to the store.
 
 This is the per-recording work unit run by each ``--jobs`` worker; it raises ``PreprocessError``
 naming the file and the problem, and writes nothing visible unless it completes.
@@ -15,7 +15,7 @@ import numpy as np
 from physioex import EPOCH_SECONDS
 from physioex.preprocess.crop import crop_window
 from physioex.preprocess.errors import PreprocessError
-from physioex.preprocess.labels import labels_from_annotations
+from physioex.preprocess.labels import scoring_labels
 from physioex.preprocess.params import PreprocessParams
 from physioex.preprocess.signals import condition_channel, samples_per_epoch
 from physioex.sources.base import Recording
@@ -26,46 +26,52 @@ def _epoch(x: np.ndarray, start: int, stop: int, spe: int) -> np.ndarray:
     return x[start * spe : stop * spe].reshape(stop - start, spe)
 
 
-def load_sleepedf(rec: Recording, raw: Path, params: PreprocessParams) -> dict[str, Any]:
-    """Signals, labels and metadata of a Sleep-EDF recording (PSG + EDF+ hypnogram).
+def load_edf(rec: Recording, raw: Path, params: PreprocessParams) -> dict[str, Any]:
+    """Signals, labels and metadata of an EDF PSG with a scoring file in any format (``edf``).
 
-    Labels come first (they decide the crop); channels already at the store rate are then read only
-    inside the crop window, code for code. Resampled or filtered channels are processed whole-night
-    (no filter edge effects inside the window) and cropped afterwards.
+    ``rec.files``: ``psg`` and ``scoring`` (``hypnogram`` for Sleep-EDF's layout); ``rec.scoring``:
+    options for reading the scoring (``physioex.preprocess.labels.scoring_labels``). Labels come first
+    (they and the lights window decide the crop); channels already at the store rate are then read only
+    inside the crop window, code for code. Resampled or filtered channels are processed whole-night (no
+    filter edge effects inside the window) and cropped afterwards.
     """
-    from physioex.preprocess.edf_reader import PsgFile, read_annotations
+    from physioex.preprocess.edf_reader import PsgFile
 
-    psg_path, hyp_path = raw / rec.files["psg"], raw / rec.files["hypnogram"]
-    with PsgFile(psg_path, params.resolved_channels("sleepedf")) as psg:
+    psg_path = raw / rec.files["psg"]
+    scoring_path = raw / rec.files["scoring" if "scoring" in rec.files else "hypnogram"]
+    with PsgFile(psg_path, params.resolved_channels(rec.format), params.aliases()) as psg:
         spe = {c: samples_per_epoch(psg.sampling_rate(c), psg_path, c) for c in psg.channels}
         n_epochs = min(psg.n_samples(c) // spe[c] for c in psg.channels)
         if n_epochs == 0:
             raise PreprocessError(psg_path, "shorter than one 30-s epoch")
-        hyp_start, annotations = read_annotations(hyp_path)
-        shift = (hyp_start - psg.start_time).total_seconds()
-        labels = labels_from_annotations(annotations, n_epochs, hyp_path, shift)
-        scored_end = max(
-            (o + shift + d for o, d, s in annotations if s.strip() != "Sleep stage ?"), default=0.0
+        scored = scoring_labels(
+            scoring_path,
+            psg=psg_path,
+            psg_start=psg.start_time,
+            n_epochs=n_epochs,
+            options=rec.scoring,
+            raw=raw,
         )
-        if not np.any(labels >= 0) or scored_end > (n_epochs + 1) * EPOCH_SECONDS:
-            raise PreprocessError(
-                hyp_path,
-                f"PSG/hypnogram mismatch: scores run to {scored_end:g} s but {psg_path.name} holds "
-                f"{n_epochs * EPOCH_SECONDS:g} s (offset {shift:g} s)",
-            )
-        start, stop = crop_window(labels, params.crop, minutes=params.crop_minutes, file=hyp_path)
+        labels = scored.stages
+        start, stop = crop_window(
+            labels, params.crop, minutes=params.crop_minutes, lights=scored.lights, file=scoring_path
+        )
         spe_out = samples_per_epoch(params.sampling_rate, psg_path, "store")
         signals = []
         for name in psg.channels:
-            if psg.sampling_rate(name) == params.sampling_rate and not params.bandpass:
-                c = psg.read(name, start * spe_out, (stop - start) * spe_out)
+            same_rate = psg.sampling_rate(name) == params.sampling_rate and not params.bandpass
+            c = psg.read(name, start * spe_out, (stop - start) * spe_out) if same_rate else psg.read(name)
+            if same_rate and c.codes is not None and c.gain is not None and c.offset is not None:
                 attrs = {**c.attrs, "source_sampling_rate": c.sampling_rate}
                 # float32 is exact enough for the filter to round back to the same codes (error << 0.5 code)
                 data = c.codes.reshape(stop - start, spe_out).astype(np.float32)
                 data = data * np.float32(c.gain) + np.float32(c.offset)
                 signals.append(ChannelSignal(c.name, data, c.unit, gain=c.gain, offset=c.offset, attrs=attrs))
+            elif same_rate:  # re-referenced: float32 uV, no codes
+                attrs = {**c.attrs, "source_sampling_rate": c.sampling_rate}
+                data = c.physical().reshape(stop - start, spe_out).astype(np.float32)
+                signals.append(ChannelSignal(c.name, data, c.unit, attrs=attrs))
             else:
-                c = psg.read(name)
                 y, attrs = condition_channel(
                     c.name, c.physical(), c.sampling_rate, c.unit, params, psg_path, c.attrs
                 )
@@ -76,6 +82,7 @@ def load_sleepedf(rec: Recording, raw: Path, params: PreprocessParams) -> dict[s
                     )
                 )
         recording_start = psg.start_time
+        resolution = psg.resolution
     epoch0 = recording_start + timedelta(seconds=start * EPOCH_SECONDS)
     return {
         "signals": signals,
@@ -84,7 +91,13 @@ def load_sleepedf(rec: Recording, raw: Path, params: PreprocessParams) -> dict[s
         "start_time": epoch0.isoformat(),
         "crop_s": [start * EPOCH_SECONDS, stop * EPOCH_SECONDS],
         "source_epochs": n_epochs,
+        "channel_resolution": resolution,
     }
+
+
+load_sleepedf = load_edf
+"""Sleep-EDF's layout (``psg`` + ``hypnogram`` EDF+) is read by the same code; its own format name keeps
+the parameter hash of its stores (``PreprocessParams.hash`` covers the format)."""
 
 
 def load_dreem(rec: Recording, raw: Path, params: PreprocessParams) -> dict[str, Any]:
@@ -127,7 +140,8 @@ def load_dreem(rec: Recording, raw: Path, params: PreprocessParams) -> dict[str,
     }
 
 
-LOADERS = {"sleepedf": load_sleepedf, "dreem": load_dreem}
+LOADERS = {"sleepedf": load_sleepedf, "dreem": load_dreem, "edf": load_edf}
+"""Reader per ``Recording.format`` (``physioex.sources.base.FORMATS``)."""
 
 
 def process_recording(
@@ -155,6 +169,7 @@ def process_recording(
         "source_epochs": loaded["source_epochs"],
         "label_counts": label_counts(labels),
         "units": [s.unit for s in loaded["signals"]],
+        **({"channel_resolution": loaded["channel_resolution"]} if "channel_resolution" in loaded else {}),
         "params_hash": params.hash(rec.format),
     }
     write_recording(

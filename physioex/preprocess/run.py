@@ -206,7 +206,7 @@ def _finish(
     seed: int,
 ) -> int:
     """Write ``folds.csv`` and the root attributes (index last); returns the number of folds."""
-    channels = params.resolved_channels(fmt)
+    channels = params.store_channels(fmt)
     fold_list = store_folds((v["subject"] for v in index.values()), folds, dataset, seed)
     writer.write_folds_csv(dest, fold_list)
     root = RootAttrs(
@@ -261,7 +261,7 @@ def _check_inputs(
     from physioex.preprocess.channels import check_channels_exist
 
     usable = [r for r in recordings if recording_id_problem(r.id) is None]
-    check_channels_exist(usable, raw, params.resolved_channels(formats[0]))
+    check_channels_exist(usable, raw, params.resolved_channels(formats[0]), params.aliases())
     return formats[0]
 
 
@@ -466,7 +466,7 @@ def preprocess(
     """
     from physioex.download.listing import LISTING_NAME, parse_listing
     from physioex.paths import raw_dir, store_path
-    from physioex.sources import get_source
+    from physioex.sources import dataset_channels, get_source
 
     try:
         source = get_source(dataset)
@@ -488,12 +488,20 @@ def preprocess(
         listing = parse_listing(listing_file.read_text())
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{listing_file}: unreadable checksum listing ({exc}); download again") from None
+    prepare = getattr(source, "prepare", None)  # a source whose pairing is in a file (edf-folder's manifest)
+    if prepare is not None:
+        from physioex.download.local_mirror import LocalMirror
+
+        prepare(LocalMirror(raw), downloaded=True)
     try:
         recordings = source.recordings(listing, subjects)
+    except InputError:
+        raise  # names its own file (a manifest line)
     except ValueError as exc:
         raise InputError(f"--subjects: {exc}") from None
     if not recordings:
         raise InputError(f"--raw {raw}: no recordings of {dataset} found in {listing_file}")
+    channels = channels or dataset_channels(dataset)  # the "edf" format has no shared default
     params = PreprocessParams(channels=tuple(channels) if channels else None, **options)
     return preprocess_recordings(
         recordings,

@@ -144,8 +144,8 @@ def edf_labels(path: str | Path) -> list[str]:
 
 
 def read_edf_signals(path: str | Path, channels: list[str], params: PreprocessParams) -> PsgSignals:
-    """``channels`` (exact EDF labels) of the PSG at ``path``, whole-night conditioned as ``preprocess``
-    does (``condition_channel``), cut into whole 30-s epochs (trailing samples dropped).
+    """``channels`` (channel requests, docs/channels.md) of the PSG at ``path``, whole-night conditioned
+    as ``preprocess`` does (``condition_channel``), cut into whole 30-s epochs (trailing samples dropped).
 
     Parameters
     ----------
@@ -166,7 +166,7 @@ def read_edf_signals(path: str | Path, channels: list[str], params: PreprocessPa
     path = Path(path)
     spe = samples_per_epoch(params.sampling_rate, path, "store")
     conditioned = []
-    with PsgFile(path, channels) as psg:
+    with PsgFile(path, channels, params.aliases()) as psg:
         for name in channels:
             c = psg.read(name)
             y, _ = condition_channel(name, c.physical(), c.sampling_rate, c.unit, params, path, c.attrs)

@@ -13,6 +13,7 @@ Typical use::
 
 from physioex.scoring.detect import FORMATS, detect_format
 from physioex.scoring.epoching import REEPOCH_RULES, to_epochs
+from physioex.scoring.errors import ScoringMismatchError, UnknownLabelError
 from physioex.scoring.hypnogram import Hypnogram, Scoring, StageEvent
 from physioex.scoring.read import load_vocabulary, read_events, read_scoring
 from physioex.scoring.vocabulary import BUILTIN, Term, Vocabulary
@@ -23,8 +24,10 @@ __all__ = [
     "REEPOCH_RULES",
     "Hypnogram",
     "Scoring",
+    "ScoringMismatchError",
     "StageEvent",
     "Term",
+    "UnknownLabelError",
     "Vocabulary",
     "detect_format",
     "load_vocabulary",

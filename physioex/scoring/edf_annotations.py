@@ -1,7 +1,8 @@
 """EDF+ annotations as a scoring: Sleep-EDF hypnograms, HMC ``*_sleepscoring.edf``, a lab's EDF+ files.
 
 The annotation texts (``Sleep stage W|1|2|3|4|R|?``, ``Movement time``, HMC's ``Sleep stage
-W|N1|N2|N3|R``, ``Lights off``/``Lights on``) are parsed by MNE's ``read_annotations`` (EDF+C and
+W|N1|N2|N3|R``, ``Lights off``/``Lights on``, which HMC links to a channel as ``Lights off@@EEG F4-A1``:
+the ``@@channel`` suffix is dropped from the label) are parsed by MNE's ``read_annotations`` (EDF+C and
 EDF+D time-stamped annotation lists); onsets count from the file's own start, which edfio reads from
 the header (MNE returns no start time for EDF), so a scoring file that starts later than its PSG is
 aligned by the clock.
@@ -37,6 +38,17 @@ def edf_start_time(path: str | Path) -> dt.datetime:
         raise InputError(f"{path}: not a readable EDF/EDF+ file ({exc}); give an EDF+ scoring file") from None
 
 
+CHANNEL_SEPARATOR = "@@"
+"""EDF+ channel-linked annotation text: ``label@@channel`` (HMC writes ``Lights off@@EEG F4-A1``)."""
+
+
+def _label_and_place(text: str, number: int, onset_s: float) -> tuple[str, str]:
+    """``(label, where)`` of annotation ``number``: a ``@@channel`` suffix is not part of the label."""
+    label, _, channel = text.partition(CHANNEL_SEPARATOR)
+    linked = f" on {channel}" if channel else ""
+    return label, f"annotation {number} (at {onset_s:g} s{linked})"
+
+
 def read_edf_annotations(path: str | Path, vocabulary: Vocabulary | None = None) -> Scoring:
     """Stage events and lights markers of the EDF+ file ``path`` (annotation ``i`` is named
     ``"annotation i"``, 1-based, in messages).
@@ -65,7 +77,7 @@ def read_edf_annotations(path: str | Path, vocabulary: Vocabulary | None = None)
     except Exception as exc:  # MNE's parsing errors are ValueError/RuntimeError/...: all mean "bad EDF+"
         raise InputError(f"{path}: cannot read its EDF+ annotations ({exc}); give an EDF+ file") from None
     rows = [
-        Row(float(onset), float(duration), str(text), f"annotation {i} (at {float(onset):g} s)")
+        Row(float(onset), float(duration), *_label_and_place(str(text), i, float(onset)))
         for i, (onset, duration, text) in enumerate(
             zip(annotations.onset, annotations.duration, annotations.description, strict=True), start=1
         )

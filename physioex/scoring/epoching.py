@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 
 from physioex.errors import InputError
+from physioex.scoring.errors import ScoringMismatchError
 from physioex.scoring.hypnogram import Hypnogram, Scoring, StageEvent
 from physioex.store.layout import LABEL_UNSCORED
 
@@ -99,20 +100,24 @@ def to_epochs(
     psg_end = n_epochs * epoch_s
     shifted = f" (onsets moved by {offset_s:g} s to the PSG's time axis)" if offset_s else ""
     if last <= GRID_TOLERANCE_S:
-        raise InputError(
-            f"{file}: the scoring ends at {last:g} s, before the PSG starts (0 s){shifted}; is it the "
-            "scoring of this recording?"
+        raise ScoringMismatchError(
+            file,
+            f"the scoring ends at {last:g} s, before the PSG starts (0 s){shifted}; is it the scoring of "
+            "this recording?",
         )
     if first >= psg_end - GRID_TOLERANCE_S:
-        raise InputError(
-            f"{file}: the scoring starts at {first:g} s, after the PSG ends ({psg_end:g} s){shifted}; "
-            "is it the scoring of this recording?"
+        raise ScoringMismatchError(
+            file,
+            f"the scoring starts at {first:g} s, after the PSG ends ({psg_end:g} s){shifted}; is it the "
+            "scoring of this recording?",
         )
     scored_end = max((e.end_s for e in events if e.code != LABEL_UNSCORED), default=0.0)
     if scored_end > psg_end + epoch_s + GRID_TOLERANCE_S:
-        raise InputError(
-            f"{file}: PSG/scoring mismatch: stages are scored up to {scored_end:g} s but the PSG holds "
-            f"{psg_end:g} s{shifted}; is it the scoring of this recording?"
+        raise ScoringMismatchError(
+            file,
+            f"stages are scored up to {scored_end:g} s but the PSG holds {psg_end:g} s{shifted}; is it the "
+            "scoring of this recording?",
+            headline="PSG/scoring mismatch: ",
         )
 
     notes: list[str] = []

@@ -13,6 +13,7 @@ from enum import Enum
 from pathlib import Path
 
 from physioex.errors import InputError
+from physioex.scoring.errors import UnknownLabelError
 from physioex.store.layout import LABEL_MOVEMENT, LABEL_UNSCORED
 
 
@@ -194,10 +195,13 @@ class Vocabulary:
         term = self.term(label)
         if term is None:
             known = "the built-in vocabulary" if self.name == "built-in" else f"vocabulary {self.name}"
-            raise InputError(
+            raise UnknownLabelError(
                 f"{file}: {where}: unknown sleep-scoring label {label!r} (not in {known}); map it in a "
                 "vocabulary YAML file ('label: N1', or 'label: ignore' for a non-stage event), see "
-                "docs/scoring-formats.md"
+                "docs/scoring-formats.md",
+                file=str(file),
+                where=where,
+                label=label,
             )
         return term
 

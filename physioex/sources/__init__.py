@@ -1,4 +1,4 @@
-"""Raw-data sources: Sleep-EDF Expanded, Dreem DOD-H/DOD-O and the offline demo.
+"""Raw-data sources: Sleep-EDF Expanded, Dreem DOD-H/DOD-O, HMC, NSRR, a lab's folder and the offline demo.
 
 Each dataset is one :class:`DatasetSpec` (declared in its source module, listed once in :data:`SPECS`);
 everything else about datasets is derived from these: ``get_source(name)``, :data:`DATASETS`, the CLI
@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from physioex.sources.base import (
     DEFAULT_FOLDS,
     FORMATS,
+    PER_DATASET_CHANNELS,
+    SCORING_OPTIONS,
     DatasetSpec,
     Recording,
     Selection,
@@ -28,6 +30,9 @@ from physioex.sources.sleepedf import PHYSIONET_MIRROR, SleepEDFSource
 _MODULES: tuple[str, ...] = (
     "sleepedf",
     "dreem",
+    "hmc",
+    "nsrr",
+    "edf_folder",
     "demo",
 )
 """The registry: modules of ``physioex.sources`` declaring ``SPECS``, in the order help texts list them.
@@ -53,8 +58,11 @@ def _checked(specs: tuple[DatasetSpec, ...]) -> dict[str, DatasetSpec]:
             )
         if not spec.channels or spec.folds < 2:
             raise ValueError(f"dataset {spec.name}: needs default channels and at least 2 default folds")
-        # The store's parameter hash resolves default channels per reader format, so they must agree.
-        if channels.setdefault(spec.format, spec.channels) != spec.channels:
+        # The store's parameter hash resolves default channels per reader format, so they must agree
+        # (except for the formats whose datasets each pass their own: PER_DATASET_CHANNELS).
+        if spec.format in PER_DATASET_CHANNELS:
+            pass
+        elif channels.setdefault(spec.format, spec.channels) != spec.channels:
             raise ValueError(
                 f"dataset {spec.name}: default channels {spec.channels} differ from "
                 f"{channels[spec.format]} of the other {spec.format!r} datasets"
@@ -87,8 +95,20 @@ def get_source(name: str) -> Source:
 
 
 def default_channels(fmt: str) -> tuple[str, ...] | None:
-    """Default channels of the datasets read by format ``fmt`` (they agree: see ``_checked``), or None."""
+    """Default channels of the datasets read by format ``fmt`` (they agree: see ``_checked``), or None
+    (also for :data:`PER_DATASET_CHANNELS` formats: ask :func:`dataset_channels`)."""
+    if fmt in PER_DATASET_CHANNELS:
+        return None
     return next((spec.channels for spec in SPECS if spec.format == fmt), None)
+
+
+def dataset_channels(name: str) -> tuple[str, ...] | None:
+    """Channels ``physioex preprocess NAME`` must pass when none are given: the dataset's own defaults
+    when its format has no shared default (:data:`PER_DATASET_CHANNELS`), else None (the format's)."""
+    spec = _BY_NAME.get(name)
+    if spec is None or spec.format not in PER_DATASET_CHANNELS:
+        return None
+    return spec.channels
 
 
 def default_folds(name: str) -> int:
@@ -190,7 +210,9 @@ __all__ = [
     "DEFAULT_FOLDS",
     "DEMO_MIRROR_NAME",
     "FORMATS",
+    "PER_DATASET_CHANNELS",
     "PHYSIONET_MIRROR",
+    "SCORING_OPTIONS",
     "SPECS",
     "DatasetSpec",
     "DreemSource",
@@ -199,6 +221,7 @@ __all__ = [
     "SleepEDFSource",
     "Source",
     "channels_help",
+    "dataset_channels",
     "dataset_help",
     "default_channels",
     "default_fold_seed",

@@ -16,6 +16,7 @@ import os
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 from physioex.paths import mirror_dir
 
@@ -24,8 +25,26 @@ log = logging.getLogger(__name__)
 DEFAULT_FOLDS = 5
 """Subject-wise folds of a dataset that declares none (fewer when there are fewer subjects)."""
 
-FORMATS: tuple[str, ...] = ("sleepedf", "dreem")
-"""Readers ``physioex preprocess`` has: EDF PSG + EDF+ hypnogram, Dreem HDF5 (``physioex/preprocess/``)."""
+FORMATS: tuple[str, ...] = ("sleepedf", "dreem", "edf")
+"""Readers ``physioex preprocess`` has (``physioex/preprocess/recording.py``): ``sleepedf`` (EDF PSG +
+EDF+ hypnogram, Sleep-EDF's layout), ``dreem`` (HDF5) and ``edf`` (EDF PSG + a scoring file in any
+format ``physioex.scoring`` reads: EDF+, NSRR XML, CSV/TSV/BIDS, epoch text)."""
+
+PER_DATASET_CHANNELS: tuple[str, ...] = ("edf",)
+"""Formats whose datasets each declare their own default channels (HMC ``EEG C4-M1``, SHHS ``EEG``, ...);
+the other formats share one default per format (``physioex.sources.default_channels``)."""
+
+SCORING_OPTIONS: tuple[str, ...] = (
+    "format",
+    "vocabulary",
+    "scored_epoch_s",
+    "reepoch",
+    "lights_off_s",
+    "lights_on_s",
+)
+"""Keys of :attr:`Recording.scoring`: ``format``, ``vocabulary``, ``scored_epoch_s`` and ``reepoch`` go to
+``physioex.scoring.read_scoring``; ``lights_off_s``/``lights_on_s`` (s from the PSG start) override the
+scoring file's lights markers."""
 
 RECORDING_ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
 """A recording id is a folder name in the store: letters, digits, ``.``, ``_``, ``-`` (at most 200),
@@ -60,6 +79,16 @@ def format_ranges(ids: list[int]) -> str:
     return ", ".join(parts)
 
 
+def refuse_absent_subjects(dataset: str, subjects: list[int] | None, present: set[int]) -> None:
+    """``ValueError`` naming the requested ``subjects`` that the listing does not hold (and those it does)."""
+    missing = sorted(set(subjects or ()) - present)
+    if missing:
+        raise ValueError(
+            f"{dataset}: subjects {', '.join(map(str, missing))} are not in the listing "
+            f"(subjects present: {format_ranges(sorted(present))})"
+        )
+
+
 @dataclass(frozen=True)
 class Recording:
     """One night of one subject, as files relative to the mirror root."""
@@ -71,9 +100,15 @@ class Recording:
     night: int
     """1-based night number within the subject."""
     files: dict[str, str] = field(hash=False)
-    """Role -> relative POSIX path: ``{"psg", "hypnogram"}`` for EDF, ``{"h5"}`` for Dreem."""
+    """Role -> relative POSIX path: ``{"psg", "hypnogram"}`` for ``sleepedf``, ``{"h5"}`` for ``dreem``,
+    ``{"psg", "scoring"}`` for ``edf``."""
     format: str = "sleepedf"
-    """Reader to use later: ``"sleepedf"`` (EDF PSG + EDF+ hypnogram) or ``"dreem"`` (HDF5)."""
+    """Reader to use later: one of :data:`FORMATS`."""
+    scoring: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    """Keyword options for reading its scoring file (keys: :data:`SCORING_OPTIONS`), e.g.
+    ``{"format": "table", "vocabulary": "lab.yaml", "lights_off_s": 600.0}``; empty: detect the format,
+    the built-in vocabulary, 30-s epochs, lights from the file's markers. A relative ``vocabulary`` path
+    is relative to the raw folder, like ``files``."""
 
 
 @dataclass

@@ -12,6 +12,9 @@ from typing import Any
 
 from physioex.sources.base import DatasetSpec
 from physioex.sources.dreem import dreem_spec
+from physioex.sources.edf_folder import EdfFolderSource
+from physioex.sources.hmc import hmc_spec
+from physioex.sources.nsrr import SHHS, nsrr_source, nsrr_spec
 from physioex.sources.sleepedf import sleepedf_spec
 
 DEMO_MIRROR_NAME = "demo"
@@ -37,6 +40,32 @@ SPECS: tuple[DatasetSpec, ...] = (
         folds=3,
         fold_seed=9,  # the first seed whose stable rule tests one of the 3 generated records per fold
         folder="dreem",
+    ),
+    _generated(
+        hmc_spec,
+        name="demo-hmc",
+        title="synthetic nights in HMC's layout (256 Hz EDF + EDF+ scoring with lights-off/on)",
+        folds=4,  # 4 patients SN001-SN004: seed 0 tests one of them per fold
+        folder="hmc",
+    ),
+    _generated(
+        nsrr_spec,
+        name="demo-nsrr",
+        title="synthetic nights in an NSRR cohort's layout (SHHS EDF + NSRR XML)",
+        source=nsrr_source(SHHS),
+        channels=("C4-M1",),  # the EDF label EEG, through the alias table, as for shhs
+        folds=3,  # 3 participants (200001-200003): seed 0 tests one of them per fold
+        folder="nsrr",
+    ),
+    _generated(
+        DatasetSpec,
+        name="demo-folder",
+        title="synthetic nights as a lab's own folder (EDF + CSV scorings + manifest.csv)",
+        source=EdfFolderSource,
+        format="edf",
+        channels=("EEG Fpz-Cz",),
+        folds=3,  # 3 subjects, the first with two nights
+        folder="folder",
     ),
 )
 """The demo datasets: every generated subject and the real datasets' channels; 3 folds for the Dreem

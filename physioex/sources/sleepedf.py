@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from functools import partial
 
-from physioex.sources.base import DatasetSpec, Recording, Selection, Source, format_ranges
+from physioex.sources.base import (
+    DatasetSpec,
+    Recording,
+    Selection,
+    Source,
+    format_ranges,
+    refuse_absent_subjects,
+)
 
 PHYSIONET_MIRROR = "https://physionet.org/files/sleep-edfx/1.0.0/"
 """PhysioNet's own copy; any mirror holding the same tree (``SHA256SUMS.txt``, folders) works."""
@@ -83,13 +90,7 @@ class SleepEDFSource(Source):
                     format=self.spec.format,
                 )
             )
-        if subjects is not None:
-            missing = sorted(set(subjects) - present)
-            if missing:
-                raise ValueError(
-                    f"{self.name}: subjects {', '.join(map(str, missing))} are not in the listing "
-                    f"(subjects present: {format_ranges(sorted(present))})"
-                )
+        refuse_absent_subjects(self.name, subjects, present)
         return selection
 
     def _wanted_subjects(self, subjects: list[int] | None) -> set[int] | None:
