@@ -200,9 +200,7 @@ def _locked_download(
     report.refused = [f"{message} in {remote.describe(source.checksum_file)}" for message in refused]
     report.refused += unsafe_links
 
-    prepare = getattr(source, "prepare", None)  # a source whose pairing is in a file (edf-folder's manifest)
-    if prepare is not None:
-        prepare(remote)
+    source.prepare(remote)  # a source whose pairing is in a file (edf-folder's manifest)
     try:
         selection = _select(source, safe, subjects, nights)
     except PhysioexError:

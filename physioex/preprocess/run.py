@@ -488,11 +488,9 @@ def preprocess(
         listing = parse_listing(listing_file.read_text())
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{listing_file}: unreadable checksum listing ({exc}); download again") from None
-    prepare = getattr(source, "prepare", None)  # a source whose pairing is in a file (edf-folder's manifest)
-    if prepare is not None:
-        from physioex.download.local_mirror import LocalMirror
+    from physioex.download.local_mirror import LocalMirror
 
-        prepare(LocalMirror(raw), downloaded=True)
+    source.prepare(LocalMirror(raw), downloaded=True)  # a source whose pairing is in a file (a manifest)
     try:
         recordings = source.recordings(listing, subjects)
     except InputError:

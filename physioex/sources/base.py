@@ -16,7 +16,7 @@ import os
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from physioex.paths import mirror_dir
 
@@ -87,6 +87,14 @@ def refuse_absent_subjects(dataset: str, subjects: list[int] | None, present: se
             f"{dataset}: subjects {', '.join(map(str, missing))} are not in the listing "
             f"(subjects present: {format_ranges(sorted(present))})"
         )
+
+
+class TextReader(Protocol):
+    """What :meth:`Source.prepare` needs of a mirror (``physioex.download.mirror.Mirror``)."""
+
+    def read_text(self, relpath: str) -> str | None: ...
+
+    def describe(self, relpath: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,11 @@ class Source(ABC):
     def default_mirror(self) -> str:
         """URL (``https://``, ``file://``) or local folder holding the original tree; ``""`` if none."""
         return self.spec.default_mirror()
+
+    def prepare(self, mirror: TextReader, *, downloaded: bool = False) -> None:
+        """Read what pairing needs beyond the listing before :meth:`select` (edf-folder: its manifest);
+        nothing for most sources. ``downloaded``: ``mirror`` is a finished download, not the mirror."""
+        return None
 
     @abstractmethod
     def select(

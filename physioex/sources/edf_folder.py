@@ -20,10 +20,10 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from physioex.errors import InputError
-from physioex.sources.base import DatasetSpec, Recording, Selection, Source
+from physioex.sources.base import DatasetSpec, Recording, Selection, Source, TextReader
 
 MANIFEST = "manifest.csv"
 VOCABULARY = "vocabulary.yaml"
@@ -44,14 +44,6 @@ SCORING_SUFFIXES: tuple[str, ...] = (
 ignored), in the PSG's folder."""
 
 _OPTIONAL = ("night", "lights_off", "lights_on", "scoring_format", "vocabulary", "scored_epoch_s")
-
-
-class TextReader(Protocol):
-    """What :meth:`EdfFolderSource.prepare` needs of a mirror (``physioex.download.mirror.Mirror``)."""
-
-    def read_text(self, relpath: str) -> str | None: ...
-
-    def describe(self, relpath: str) -> str: ...
 
 
 @dataclass
