@@ -361,7 +361,9 @@ def test_predict_feeds_the_model_what_its_band_passed_store_holds(tmp_path: Path
     from physioex.store import open_store
     from physioex.synth import generate_mirror
 
-    mirror = generate_mirror(tmp_path / "mirror", subjects=3, nights=1, seed=0, hours=2.5, dreem_records=0)
+    mirror = generate_mirror(
+        tmp_path / "mirror", subjects=3, nights=1, seed=0, hours=2.5, dreem_records=0, other_layouts=False
+    )
     assert not download("demo", mirror=mirror, out=tmp_path / "raw", progress=False).failed
     store = tmp_path / "bp.zarr"
     rep = preprocess(

@@ -84,7 +84,9 @@ def test_preprocess_writes_the_schema_root(tmp_path: Path) -> None:
     from physioex.sources import get_source
     from physioex.synth import generate_mirror
 
-    mirror = generate_mirror(tmp_path / "mirror", subjects=1, nights=1, hours=2.5, dreem_records=0)
+    mirror = generate_mirror(
+        tmp_path / "mirror", subjects=1, nights=1, hours=2.5, dreem_records=0, other_layouts=False
+    )
     recordings = get_source("demo").recordings(parse_listing((mirror / "SHA256SUMS.txt").read_text()))
     report = preprocess_recordings(recordings, mirror, tmp_path / "s.zarr", dataset="demo", progress=False)
     assert report.ok

@@ -83,7 +83,13 @@ def dreem_record(seed: int, index: int, hours: float) -> tuple[str, Night, dict[
 
 
 def _params(
-    subjects: int, nights: int, seed: int, hours: float, dreem_records: int, dreem_hours: float
+    subjects: int,
+    nights: int,
+    seed: int,
+    hours: float,
+    dreem_records: int,
+    dreem_hours: float,
+    other_layouts: bool,
 ) -> dict:
     return {
         "generator": "physioex.synth",
@@ -94,6 +100,7 @@ def _params(
         "hours": hours,
         "dreem_records": dreem_records,
         "dreem_hours": dreem_hours,
+        "other_layouts": other_layouts,
     }
 
 
@@ -130,6 +137,13 @@ def _build(tmp: Path, params: dict) -> None:
             dreem_files.append(f"{record_id}.h5")
     write_checksums(tmp, sc_files)
     write_checksums(dreem, dreem_files)
+    if params["other_layouts"]:
+        _build_other_layouts(tmp, seed, hours)
+    (tmp / PARAMS_FILE).write_text(json.dumps(params, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _build_other_layouts(tmp: Path, seed: int, hours: float) -> None:
+    """The NSRR, lab-folder and HMC trees (a few short nights each) beside the Sleep-EDF one."""
     from physioex.synth.folder_files import write_lab_folder
     from physioex.synth.nsrr_files import write_nsrr_cohort
 
@@ -139,7 +153,6 @@ def _build(tmp: Path, params: dict) -> None:
     from physioex.synth.hmc_files import write_hmc_tree
 
     write_checksums(tmp / "hmc", write_hmc_tree(tmp / "hmc", seed, small))  # HMC: 4 patients x 1 night
-    (tmp / PARAMS_FILE).write_text(json.dumps(params, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def generate_mirror(
@@ -151,14 +164,16 @@ def generate_mirror(
     hours: float = 9.0,
     dreem_records: int | None = None,
     dreem_hours: float | None = None,
+    other_layouts: bool = True,
 ) -> Path:
     """Generate (or reuse) the demo mirror at ``out`` and return ``out``.
 
     Writes ``SHA256SUMS.txt`` and ``sleep-cassette/SC4{ss}{N}E0-PSG.edf`` + ``SC4{ss}{N}E{C}-Hypnogram.edf``
     for ``subjects`` x ``nights`` nights of ``hours`` hours, and ``dreem/SHA256SUMS.txt`` +
     ``dreem/<uuid>.h5`` for ``dreem_records`` records (default ``min(subjects, 3)``) of ``dreem_hours``
-    hours (default ``min(hours, 2.5)``: 16 channels at 250 Hz take 58 MB per hour). Same arguments ->
-    byte-identical files.
+    hours (default ``min(hours, 2.5)``: 16 channels at 250 Hz take 58 MB per hour), and with
+    ``other_layouts`` the ``hmc/``, ``nsrr/`` and ``folder/`` trees (a few nights of at most 2.5 h each;
+    tests that only read Sleep-EDF nights turn them off). Same arguments -> byte-identical files.
     """
     out = Path(out)
     if not 1 <= subjects <= 100:
@@ -175,7 +190,7 @@ def generate_mirror(
         raise ValueError(
             f"dreem_records must be >= 0 and dreem_hours 2.5-24, got {dreem_records}, {dreem_hours}"
         )
-    params = _params(subjects, nights, seed, float(hours), dreem_records, float(dreem_hours))
+    params = _params(subjects, nights, seed, float(hours), dreem_records, float(dreem_hours), other_layouts)
     if out.exists():
         existing = _read_params(out)
         if existing == params:

@@ -16,7 +16,7 @@ def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from physioex.synth import generate_mirror
 
     root = tmp_path_factory.mktemp("reliability-store")
-    mirror = generate_mirror(root / "mirror", subjects=3, nights=1, seed=0, hours=2.5)
+    mirror = generate_mirror(root / "mirror", subjects=3, nights=1, seed=0, hours=2.5, other_layouts=False)
     download("demo", mirror=str(mirror), out=root / "raw", progress=False)
     assert preprocess("demo", raw=root / "raw", out=root / "demo.zarr", progress=False).ok
     return root / "demo.zarr"

@@ -44,7 +44,13 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from physioex.synth import generate_mirror
 
     return generate_mirror(
-        tmp_path_factory.mktemp("demo") / "mirror", subjects=3, nights=1, seed=0, hours=2.5, dreem_records=0
+        tmp_path_factory.mktemp("demo") / "mirror",
+        subjects=3,
+        nights=1,
+        seed=0,
+        hours=2.5,
+        dreem_records=0,
+        other_layouts=False,
     )
 
 

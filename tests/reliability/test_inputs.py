@@ -73,7 +73,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     from physioex.synth import generate_mirror
 
     root = tmp_path_factory.mktemp("reliability-inputs")
-    mirror = generate_mirror(root / "mirror", subjects=3, nights=1, seed=0, hours=2.5, dreem_records=0)
+    mirror = generate_mirror(
+        root / "mirror", subjects=3, nights=1, seed=0, hours=2.5, dreem_records=0, other_layouts=False
+    )
     report = download("demo", mirror=mirror, out=root / "raw", progress=False)
     assert not report.failed and not report.refused
     store = root / "store.zarr"

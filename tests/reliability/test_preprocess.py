@@ -44,7 +44,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from physioex.synth import generate_mirror
 
     root = tmp_path_factory.mktemp("reliability-preprocess")
-    mirror = generate_mirror(root / "mirror", subjects=4, nights=2, seed=0, hours=2.5, dreem_records=0)
+    mirror = generate_mirror(
+        root / "mirror", subjects=4, nights=2, seed=0, hours=2.5, dreem_records=0, other_layouts=False
+    )
     report = download("demo", mirror=mirror, out=root / "raw", progress=False)
     assert not report.failed and not report.refused
     clean = root / "clean.zarr"
