@@ -101,3 +101,26 @@ def test_dreem_errors_name_file_and_problem(tmp_path: Path) -> None:
             recs[:1], raw, tmp_path / "f.zarr", dataset="x", params=PreprocessParams(channels=("C5_M1",))
         )
     assert not (tmp_path / "f.zarr").exists()
+
+
+def test_failures_that_empty_a_fold_leave_a_complete_store_without_folds(tmp_path: Path) -> None:
+    """With demo-dreem's fold seed, n3 is alone in fold 1 of 3: when it fails, the other recordings are
+    still stored and indexed (a consistent store), with no folds and the reason in the report."""
+    import h5py
+
+    hyp = np.zeros(4, dtype=np.int64)
+    raw = tmp_path / "raw"
+    (raw / "dreem").mkdir(parents=True)
+    names = ("n0", "n1", "n2", "n3", "n4")
+    for n in names:
+        _write_dreem(raw / "dreem" / f"{n}.h5", 4, hyp)
+    with h5py.File(raw / "dreem" / "n3.h5", "a") as h5:
+        del h5.attrs["description"]
+    recs = [Recording(id=n, subject=n, night=1, files={"h5": f"dreem/{n}.h5"}, format="dreem") for n in names]
+    report = preprocess_recordings(recs, raw, tmp_path / "d.zarr", dataset="demo-dreem", progress=False)
+    assert report.written == ["n0", "n1", "n2", "n4"] and list(report.failed) == ["n3"]
+    assert not report.ok and report.n_folds == 0
+    assert report.no_folds is not None and "fold(s) 1 of 3 without a test subject" in report.no_folds
+    assert "NO FOLDS: " in report.summary()
+    store = open_store(tmp_path / "d.zarr")
+    assert store.recordings == ["n0", "n1", "n2", "n4"]

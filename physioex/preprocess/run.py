@@ -39,7 +39,7 @@ from physioex.preprocess.errors import PreprocessError
 from physioex.preprocess.params import PreprocessParams
 from physioex.sources.base import Recording, recording_id_problem
 from physioex.store import writer
-from physioex.store.folds import store_folds
+from physioex.store.folds import FoldError, store_folds
 from physioex.store.schema import RootAttrs, index_entry
 
 
@@ -63,10 +63,12 @@ class PreprocessReport:
     unchanged: bool = False
     """A rebuild was abandoned because recordings failed: the store is exactly as before the run."""
     n_folds: int = 0
+    no_folds: str | None = None
+    """Why the store was written without folds (the stored subjects leave a fold without a test subject)."""
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and self.no_folds is None
 
     def summary(self) -> str:
         """Multi-line human report (the CLI prints it on stdout)."""
@@ -87,6 +89,8 @@ class PreprocessReport:
         if self.others:
             lines.append(f"  kept, not in this run's selection: {', '.join(self.others)}")
         lines += [f"  PRUNED {rec}" for rec in self.pruned]
+        if self.no_folds is not None:
+            lines.append(f"  NO FOLDS: {self.no_folds}")
         return "\n".join(lines)
 
     def error_line(self) -> str:
@@ -98,6 +102,8 @@ class PreprocessReport:
                 "was left exactly as it was; fix them, or pass --prune to accept a store without them"
             )
         kept = f"; previous versions kept: {', '.join(self.kept)}" if self.kept else ""
+        if not n:
+            return f"{self.store}: every recording is stored, but without folds: {self.no_folds}"
         return f"{self.store}: {n} recording(s) failed (listed above), the others are stored{kept}"
 
 
@@ -204,10 +210,15 @@ def _finish(
     failed: dict[str, str],
     folds: int | None,
     seed: int,
-) -> int:
-    """Write ``folds.csv`` and the root attributes (index last); returns the number of folds."""
+) -> tuple[int, str | None]:
+    """Write ``folds.csv`` and the root attributes (index last); returns the number of folds and, when
+    the stored subjects leave some fold without a test subject, why the store has none (the recordings
+    are complete and indexed either way, so the store stays consistent)."""
     channels = params.store_channels(fmt)
-    fold_list = store_folds((v["subject"] for v in index.values()), folds, dataset, seed)
+    try:
+        fold_list, no_folds = store_folds((v["subject"] for v in index.values()), folds, dataset, seed), None
+    except FoldError as exc:
+        fold_list, no_folds = [], str(exc)
     writer.write_folds_csv(dest, fold_list)
     root = RootAttrs(
         dataset=dataset,
@@ -222,7 +233,7 @@ def _finish(
         failed=failed,
     )
     writer.write_root_attrs(dest, root)
-    return len(fold_list)
+    return len(fold_list), no_folds
 
 
 class _Abandon(Exception):
@@ -291,7 +302,7 @@ class _Run:
         return _process(todo, self.raw, dest, self.params, self.jobs, lambda: self.tick(1))
 
     def finish(self, dest: Path, index: dict[str, dict[str, Any]]) -> None:
-        self.report.n_folds = _finish(
+        self.report.n_folds, self.report.no_folds = _finish(
             dest,
             dataset=self.dataset,
             fmt=self.fmt,
